@@ -1,0 +1,76 @@
+"""The one NinjaAPI: auth, error handlers, and the routers of the core and of
+each registered modality. Mounted at /api/v1, docs at /api/v1/docs."""
+
+import json
+
+import pydantic
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+
+from genhub import modalities
+from genhub.api_jobs import router as jobs_router
+from genhub.api_models import router as models_router
+from genhub.auth import API_AUTH
+from genhub.errors import InvalidInput
+from genhub.jobs import JobConflict, QueueUnavailable
+
+api = NinjaAPI(
+    title="GenHub API",
+    version="1",
+    description="Text, image and audio generation on your own hardware.",
+    urls_namespace="api",
+    auth=API_AUTH,
+    docs_url="/docs",
+)
+
+
+def _invalid(request: HttpRequest, errors: list[dict]) -> HttpResponse:
+    return api.create_response(request, {"detail": errors}, status=422)
+
+
+@api.exception_handler(InvalidInput)
+def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
+    return _invalid(request, [{"type": "invalid", "loc": ["body", exc.field], "msg": exc.message}])
+
+
+@api.exception_handler(pydantic.ValidationError)
+def invalid_params(request: HttpRequest, exc: pydantic.ValidationError) -> HttpResponse:
+    # Raised when request params are checked again with the model's defaults applied.
+    errors = [
+        {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
+        for e in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+    return _invalid(request, errors)
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    # ninja answers a body it cannot parse with a bare 400; say what is wrong, as
+    # for any other invalid field.
+    cause = exc.__cause__
+    if exc.status_code == 400 and isinstance(cause, json.JSONDecodeError):
+        msg = f"Malformed JSON: {cause.msg} at line {cause.lineno}, column {cause.colno}."
+        return _invalid(request, [{"type": "json_invalid", "loc": ["body"], "msg": msg}])
+    if exc.status_code == 400 and cause is not None:
+        msg = f"The request body could not be read: {cause}."
+        return _invalid(request, [{"type": "body_invalid", "loc": ["body"], "msg": msg}])
+    return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(JobConflict)
+def job_conflict(request: HttpRequest, exc: JobConflict) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(QueueUnavailable)
+def queue_unavailable(request: HttpRequest, exc: QueueUnavailable) -> HttpResponse:
+    detail = "The job queue is unreachable, so the job was not queued. Try again shortly."
+    return api.create_response(request, {"detail": detail}, status=503)
+
+
+api.add_router("/jobs", jobs_router)
+api.add_router("/models", models_router)
+for modality in modalities.all_modalities():
+    api.add_router(modality.api_prefix, import_string(modality.router))

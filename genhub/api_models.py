@@ -1,0 +1,20 @@
+"""GET /models: the enabled models a client may name."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+
+from genhub.models import AIModel
+from genhub.schemas import ModelOut, model_out
+
+router = Router(tags=["models"])
+
+
+@router.get("", response=list[ModelOut], url_name="model_list")
+def list_models(request: HttpRequest, modality: str | None = None) -> list[dict[str, Any]]:
+    models = AIModel.objects.enabled()
+    if modality:
+        models = models.filter(modality=modality)
+    staff = bool(getattr(request.auth, "is_staff", False))
+    return [model_out(m, show_source=staff) for m in models]

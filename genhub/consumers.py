@@ -1,0 +1,83 @@
+"""WebSocket /ws/jobs/<id>/: a snapshot of the job on connect, then its live
+events, closing after the terminal one."""
+
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from genhub.events import read_live_state
+from genhub.models import Job
+
+log = logging.getLogger(__name__)
+
+TERMINAL_EVENTS = frozenset({"succeeded", "failed", "cancelled"})
+CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_NOT_FOUND = 4404
+
+
+@database_sync_to_async
+def _visible_job(user: Any, job_id: str) -> Job | None:
+    return Job.objects.visible_to(user).select_related("model").filter(pk=job_id).first()
+
+
+class JobConsumer(AsyncJsonWebsocketConsumer):
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_AUTHENTICATED)
+            return
+        job = await _visible_job(user, self.scope["url_route"]["kwargs"]["job_id"])
+        if job is None:  # someone else's job looks exactly like a missing one
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.group = job.group_name
+        await self.accept()
+        # Subscribe before reading the state, so nothing published after the
+        # read can be missed; events the snapshot already holds are dropped by seq.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        snapshot = await self._snapshot(job)
+        self.last_seq = snapshot["seq"]
+        await self.send_json(snapshot)
+        if snapshot["status"] in TERMINAL_EVENTS:
+            await self.close()
+
+    async def _snapshot(self, job: Job) -> dict[str, Any]:
+        # Live state first, then the row: the row can only be ahead of it, and a
+        # terminal row wins (see genhub/events.py).
+        live = await read_live_state(job.id)
+        job = await _visible_job(self.scope["user"], str(job.id)) or job
+        state = live["state"]
+        snapshot: dict[str, Any] = {
+            "job": str(job.id),
+            "seq": live["seq"],
+            "type": "snapshot",
+            "status": job.status,
+            "progress": 1.0 if job.status == "succeeded" else float(state.get("progress") or job.progress),
+            "modality": job.modality,
+            "model": job.model.name,
+            "attempts": job.attempts,
+            "text": live["text"],
+            "result": job.result,
+            "error": job.error,
+        }
+        for field in ("step", "total"):
+            if state.get(field):
+                snapshot[field] = int(state[field])
+        if state.get("preview"):
+            snapshot["preview"] = state["preview"]
+        return snapshot
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def job_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        if event["seq"] <= self.last_seq:
+            return
+        self.last_seq = event["seq"]
+        await self.send_json(event)
+        if event["type"] in TERMINAL_EVENTS:
+            await self.close()

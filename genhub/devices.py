@@ -1,0 +1,56 @@
+"""Where a model runs and in which precision. Imported by workers only (torch)."""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+
+from genhub.errors import JobError
+
+log = logging.getLogger(__name__)
+
+
+def pick_device(model_policy: str = "auto") -> str:
+    """'cuda' or 'cpu', from GENHUB_DEVICE and the model's own policy."""
+    import torch
+
+    wanted = model_policy if model_policy != "auto" else settings.GENHUB_DEVICE
+    if wanted == "cpu":
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if wanted == "cuda":
+        raise JobError(
+            "This model is set to run on CUDA, but the worker has no usable GPU. "
+            "Ask an admin to set the model's device to auto or cpu."
+        )
+    return "cpu"
+
+
+def pick_dtype(dtype: str, device: str) -> Any:
+    """Half precision on CUDA (bf16 where the GPU supports it), float32 on CPU."""
+    import torch
+
+    if dtype != "auto":
+        return getattr(torch, dtype)
+    if device == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def free_cuda_memory() -> None:
+    import gc
+
+    import torch
+
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def seed_everything(seed: int) -> None:
+    import torch
+
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)

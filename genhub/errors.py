@@ -1,0 +1,22 @@
+"""Errors that carry a message meant for a person, not a traceback."""
+
+
+class InvalidInput(Exception):
+    """A request field is wrong; answered as 422 naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class JobError(Exception):
+    """A job cannot finish; the message becomes the job's `error` as it is."""
+
+
+class JobCancelled(Exception):
+    """The runner stopped because the job's owner cancelled it."""
+
+    def __init__(self, partial_result: dict | None = None) -> None:
+        super().__init__("cancelled")
+        self.partial_result = partial_result

@@ -1,0 +1,65 @@
+"""How a worker runs one job: claim it, run its modality's runner under a
+heartbeat, and record the outcome. Every way out ends the job in a terminal
+state with a sentence a person can act on."""
+
+import logging
+
+from billiard.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from genhub import jobs, modalities
+from genhub.errors import JobCancelled, JobError
+from genhub.heartbeat import Heartbeat
+from genhub.progress import JobProgress
+
+log = logging.getLogger(__name__)
+
+
+def execute_job(job_id: str, worker: str) -> None:
+    job = jobs.claim_job(job_id, worker)
+    if job is None:
+        log.info("job %s is not queued (duplicate delivery or cancelled); skipped", job_id)
+        return
+    progress = JobProgress(job)
+    progress.started()
+    metrics = progress.metrics
+    if job.enqueued_at and job.started_at:
+        metrics["queue_seconds"] = (job.started_at - job.enqueued_at).total_seconds()
+    ours = jobs.still_ours(job)
+    with Heartbeat(progress):
+        try:
+            modality = modalities.get(job.modality)
+            params = modality.params_schema.model_validate(job.params)
+            run = import_string(modality.runner)
+            result = run(job, params, progress)
+        except JobCancelled as stop:
+            progress.flush()
+            jobs.stop_cancelled_job(job, stop.partial_result, metrics)
+        except SoftTimeLimitExceeded:
+            progress.flush()
+            jobs.fail_job(
+                job,
+                f"The job ran past the worker's time limit of {settings.GENHUB_JOB_SOFT_TIME_LIMIT} s. "
+                "Ask for less (fewer tokens, a smaller image, a shorter clip), or ask an admin "
+                "to raise GENHUB_JOB_SOFT_TIME_LIMIT.",
+                where=ours,
+                metrics=metrics,
+            )
+        except JobError as error:
+            progress.flush()
+            jobs.fail_job(job, str(error), where=ours, metrics=metrics)
+        except Exception as error:
+            log.exception("job %s failed", job.id)
+            progress.flush()
+            jobs.fail_job(
+                job,
+                f"The worker hit an unexpected error ({type(error).__name__}: {error}). "
+                "This is a fault in GenHub or the model, not in your request; the worker "
+                "log has the details.",
+                where=ours,
+                metrics=metrics,
+            )
+        else:
+            progress.flush()
+            jobs.succeed_job(job, result, metrics)

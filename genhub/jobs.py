@@ -1,0 +1,276 @@
+"""Every change of a job's status happens here, through `transition`.
+
+Each action is one conditional UPDATE (`WHERE status IN (...)`), so of two
+processes racing for the same change exactly one wins, with no lock and no
+read-then-write window. The action that wins publishes the event.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from genhub import cancel_flags, events, modalities
+from genhub.errors import InvalidInput
+from genhub.models import AIModel, Job, JobStatus
+from genhub.models.job import ALLOWED_TRANSITIONS
+
+log = logging.getLogger(__name__)
+
+
+class JobConflict(Exception):
+    """The job is not in a state that allows the action."""
+
+
+class QueueUnavailable(Exception):
+    """The broker could not be reached; the job was failed, not left queued."""
+
+
+def transition(
+    job: Job, to: str, *, expect: Iterable[str], where: Q | None = None, **fields: Any
+) -> Job | None:
+    """Move `job` to status `to` if it is still in one of `expect`.
+
+    Returns the updated job, or None when another process got there first.
+    """
+    expect = frozenset(expect)
+    for source in expect:
+        if to not in ALLOWED_TRANSITIONS.get(source, ()):
+            raise ValueError(f"a job cannot go from {source} to {to}")
+    rows = Job.objects.filter(pk=job.pk, status__in=expect)
+    if where is not None:
+        rows = rows.filter(where)
+    if not rows.update(status=to, **fields):
+        return None
+    return Job.objects.select_related("model", "owner").get(pk=job.pk)
+
+
+# --- submit -----------------------------------------------------------------
+
+
+def resolve_model(modality: str, name: str | None) -> AIModel:
+    """The model a request asked for, or the modality's default."""
+    models = AIModel.objects.filter(modality=modality)
+    if name is None:
+        model = models.enabled().filter(is_default=True).first()
+        if model is None:
+            raise InvalidInput(
+                "model",
+                f"No default {modality} model is set. Name one of: {_names(models)}, "
+                "or ask an admin to run `manage.py bootstrap_models`.",
+            )
+        return model
+    model = models.filter(name=name).first()
+    if model is None:
+        raise InvalidInput(
+            "model", f"Unknown {modality} model '{name}'. Available: {_names(models)}."
+        )
+    if not model.enabled:
+        raise InvalidInput(
+            "model", f"Model '{name}' is disabled. Available: {_names(models)}."
+        )
+    return model
+
+
+def _names(models: Any) -> str:
+    names = list(models.enabled().values_list("name", flat=True))
+    return ", ".join(names) if names else "(none enabled)"
+
+
+def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[str, Any]) -> Job:
+    """Validate, record and enqueue a job. Raises InvalidInput or pydantic's
+    ValidationError for bad input, QueueUnavailable when Redis is down."""
+    model = resolve_model(modality, model_name)
+    schema = modalities.get(modality).params_schema
+    # Request params override the model's defaults; the result is validated again
+    # so a default can never smuggle in an out-of-bounds value.
+    validated = schema.model_validate({**model.default_params, **params})
+    job = Job.objects.create(
+        owner=owner,
+        modality=modality,
+        model=model,
+        prompt=validated.display_prompt(),  # type: ignore[attr-defined]
+        params=validated.model_dump(mode="json"),
+        enqueued_at=timezone.now(),
+    )
+    transaction.on_commit(lambda: enqueue(job))
+    return job
+
+
+def enqueue(job: Job) -> None:
+    """Send the job's id to its modality's queue. Call only after commit."""
+    from genhub.tasks import run_job
+
+    try:
+        run_job.apply_async(args=[str(job.id)], queue=modalities.get(job.modality).queue)
+    except Exception as exc:
+        log.exception("could not enqueue job %s", job.id)
+        transition(
+            job,
+            JobStatus.FAILED,
+            expect=[JobStatus.QUEUED],
+            error="The job queue (Redis) could not be reached, so this job was not queued. "
+            "Try again in a moment; if it persists, ask an admin to check Redis.",
+            finished_at=timezone.now(),
+        )
+        raise QueueUnavailable(str(exc)) from exc
+
+
+# --- run --------------------------------------------------------------------
+
+
+def claim_job(job_id: str, worker: str) -> Job | None:
+    """Take a queued job for this worker. Returns None for a job that is not
+    queued (already running, finished, or cancelled): a duplicate message."""
+    now = timezone.now()
+    probe = Job(pk=job_id)
+    return transition(
+        probe,
+        JobStatus.RUNNING,
+        expect=[JobStatus.QUEUED],
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker,
+        attempts=F("attempts") + 1,
+    )
+
+
+def still_ours(job: Job) -> Q:
+    """Matches the row only while it is still the attempt `job` was claimed for."""
+    return Q(worker=job.worker, attempts=job.attempts)
+
+
+def succeed_job(job: Job, result: dict[str, Any], metrics: dict[str, Any]) -> Job | None:
+    done = transition(
+        job,
+        JobStatus.SUCCEEDED,
+        expect=[JobStatus.RUNNING],
+        where=still_ours(job),
+        result=result,
+        metrics=metrics,
+        progress=1.0,
+        finished_at=timezone.now(),
+    )
+    if done is None:
+        log.warning("job %s finished but is no longer ours; result dropped", job.id)
+        return None
+    events.publish(done, "succeeded", result=result, metrics=metrics)
+    return done
+
+
+def fail_job(
+    job: Job,
+    error: str,
+    *,
+    expect: Iterable[str] = (JobStatus.RUNNING,),
+    where: Q | None = None,
+    metrics: dict[str, Any] | None = None,
+) -> Job | None:
+    fields: dict[str, Any] = {"error": error, "finished_at": timezone.now()}
+    if metrics is not None:
+        fields["metrics"] = metrics
+    failed = transition(job, JobStatus.FAILED, expect=expect, where=where, **fields)
+    if failed is not None:
+        events.publish(failed, "failed", error=error)
+    return failed
+
+
+def stop_cancelled_job(
+    job: Job, partial_result: dict[str, Any] | None, metrics: dict[str, Any]
+) -> Job | None:
+    """The runner noticed the cancel flag and stopped; keep what it made."""
+    stopped = transition(
+        job,
+        JobStatus.CANCELLED,
+        expect=[JobStatus.RUNNING],
+        where=still_ours(job),
+        result=partial_result,
+        metrics=metrics,
+        finished_at=timezone.now(),
+    )
+    if stopped is not None:
+        events.publish(stopped, "cancelled", result=partial_result)
+    return stopped
+
+
+# --- cancel -----------------------------------------------------------------
+
+
+def cancel_job(job: Job) -> Job:
+    """Cancel a queued job at once, or ask a running one to stop.
+
+    A running job stops within one token or step and then ends `cancelled`.
+    Raises JobConflict for a job that has already ended.
+    """
+    for _ in range(3):  # the job may start running between our read and write
+        if job.status == JobStatus.QUEUED:
+            cancelled = transition(
+                job,
+                JobStatus.CANCELLED,
+                expect=[JobStatus.QUEUED],
+                cancel_requested=True,
+                finished_at=timezone.now(),
+            )
+            if cancelled is not None:
+                events.publish(cancelled, "cancelled", result=None)
+                return cancelled
+        elif job.status == JobStatus.RUNNING:
+            if Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+                cancel_requested=True
+            ):
+                cancel_flags.raise_flag(job.pk)
+                return Job.objects.select_related("model", "owner").get(pk=job.pk)
+        else:
+            raise JobConflict(f"The job has already {job.status}; there is nothing to cancel.")
+        job = Job.objects.select_related("model", "owner").get(pk=job.pk)
+    raise JobConflict("The job changed state while being cancelled; try again.")
+
+
+# --- recovery -----------------------------------------------------------------
+
+
+def recover_stale_jobs() -> int:
+    """Put back in the queue, or fail, running jobs whose worker stopped beating.
+
+    Safe to run from every worker at once: each move is conditional on the
+    heartbeat the sweep saw, so only one sweeper acts on a job.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.GENHUB_JOB_STALE_SECONDS)
+    stale = Job.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
+    recovered = 0
+    for job in stale.select_related("model", "owner"):
+        same_beat = Q(heartbeat_at=job.heartbeat_at)
+        if job.attempts < settings.GENHUB_JOB_MAX_ATTEMPTS:
+            requeued = transition(
+                job,
+                JobStatus.QUEUED,
+                expect=[JobStatus.RUNNING],
+                where=same_beat,
+                worker="",
+                progress=0.0,
+                enqueued_at=timezone.now(),
+            )
+            if requeued is None:
+                continue
+            log.warning("job %s lost its worker (%s); requeued", job.id, job.worker)
+            # Clients drop the text of the dead attempt: the next one starts over.
+            events.publish(requeued, "requeued", reset_text=True, attempts=requeued.attempts)
+            enqueue(requeued)
+        else:
+            failed = fail_job(
+                job,
+                f"The worker running this job stopped unexpectedly, {job.attempts} times "
+                "in a row, so it was not retried again. The usual cause is running out of "
+                "memory: try a smaller request (fewer tokens, a smaller size or a shorter "
+                "clip), or ask an admin to check the worker logs.",
+                where=same_beat,
+            )
+            if failed is None:
+                continue
+        recovered += 1
+    return recovered

@@ -1,0 +1,79 @@
+"""Loaded models, kept per worker process and shared by every job that names them.
+
+Keyed by what makes two loads the same (source, revision, dtype, device). When a
+new model would pass the memory budget, the least recently used ones go first.
+"""
+
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CachedModel:
+    value: Any
+    nbytes: int
+    load_seconds: float
+
+
+_entries: "OrderedDict[tuple, CachedModel]" = OrderedDict()
+_lock = threading.Lock()
+
+
+def get_or_load(
+    key: tuple, load: Callable[[], Any], nbytes: Callable[[Any], int]
+) -> tuple[CachedModel, bool]:
+    """The cached model for `key`, loading it on first use. Returns (entry, was_cached)."""
+    with _lock:
+        if key in _entries:
+            _entries.move_to_end(key)
+            return _entries[key], True
+        started = time.monotonic()
+        value = load()
+        entry = CachedModel(value, nbytes(value), time.monotonic() - started)
+        _make_room(entry.nbytes)
+        _entries[key] = entry
+        log.info("loaded %s in %.1f s (%.0f MiB)", key, entry.load_seconds, entry.nbytes / 2**20)
+        return entry, False
+
+
+def evict(key: tuple) -> None:
+    with _lock:
+        _entries.pop(key, None)
+
+
+def cached_keys() -> list[tuple]:
+    return list(_entries)
+
+
+def _make_room(incoming: int) -> None:
+    budget = budget_bytes()
+    evicted = False
+    while _entries and sum(e.nbytes for e in _entries.values()) + incoming > budget:
+        key, _ = _entries.popitem(last=False)
+        evicted = True
+        log.info("unloaded %s to stay within the model cache budget", key)
+    if evicted:
+        from genhub.devices import free_cuda_memory
+
+        free_cuda_memory()
+
+
+def budget_bytes() -> int:
+    """GENHUB_MODEL_CACHE_GB, or by default 80% of GPU memory / half of RAM."""
+    if settings.GENHUB_MODEL_CACHE_GB > 0:
+        return int(settings.GENHUB_MODEL_CACHE_GB * 2**30)
+    import torch
+
+    if torch.cuda.is_available():
+        return int(torch.cuda.get_device_properties(0).total_memory * 0.8)
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.5)

@@ -1,0 +1,5 @@
+from genhub.models.aimodel import AIModel
+from genhub.models.apikey import ApiKey
+from genhub.models.job import Job, JobStatus
+
+__all__ = ["AIModel", "ApiKey", "Job", "JobStatus"]

@@ -1,0 +1,79 @@
+"""The model registry: which weights a worker may load, and how."""
+
+from django.db import models, transaction
+
+
+class AIModelQuerySet(models.QuerySet["AIModel"]):
+    def enabled(self) -> "AIModelQuerySet":
+        return self.filter(enabled=True)
+
+
+class AIModel(models.Model):
+    class SourceType(models.TextChoices):
+        HUB = "hub", "Hub repository id"
+        LOCAL = "local", "Local directory"
+        GGUF = "gguf", "Single GGUF file"
+
+    class Dtype(models.TextChoices):
+        AUTO = "auto", "Auto (half precision on CUDA, float32 on CPU)"
+        FLOAT32 = "float32", "float32"
+        FLOAT16 = "float16", "float16"
+        BFLOAT16 = "bfloat16", "bfloat16"
+
+    class Device(models.TextChoices):
+        AUTO = "auto", "Auto (CUDA when present)"
+        CPU = "cpu", "CPU only"
+        CUDA = "cuda", "CUDA only"
+
+    name = models.SlugField(
+        max_length=100, unique=True, help_text="The name clients pass as `model`."
+    )
+    modality = models.CharField(max_length=20, db_index=True)
+    source_type = models.CharField(max_length=10, choices=SourceType.choices)
+    source = models.CharField(
+        max_length=500, help_text="Hub repo id, directory path, or path to a .gguf file."
+    )
+    revision = models.CharField(
+        max_length=100, blank=True, help_text="Hub branch, tag or commit; blank for local."
+    )
+    dtype = models.CharField(max_length=10, choices=Dtype.choices, default=Dtype.AUTO)
+    device = models.CharField(max_length=10, choices=Device.choices, default=Device.AUTO)
+    enabled = models.BooleanField(default=True)
+    is_default = models.BooleanField(
+        default=False, help_text="Used when a request names no model. One per modality."
+    )
+    default_params = models.JSONField(
+        default=dict, blank=True, help_text="Params applied under what a request sets."
+    )
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AIModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["modality", "name"]
+        verbose_name = "model"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["modality"],
+                condition=models.Q(is_default=True),
+                name="one_default_model_per_modality",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        # Making a model the default takes the flag from the previous default.
+        with transaction.atomic():
+            if self.is_default:
+                others = AIModel.objects.filter(modality=self.modality, is_default=True)
+                others.exclude(pk=self.pk).update(is_default=False)
+            super().save(*args, **kwargs)
+
+    @property
+    def cache_key(self) -> tuple[str, ...]:
+        """What makes two loads of this model the same load."""
+        return (self.source_type, self.source, self.revision, self.dtype, self.device)

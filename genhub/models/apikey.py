@@ -1,0 +1,66 @@
+"""API keys. Only a hash is stored; the key itself is shown once, on creation."""
+
+import hashlib
+import hmac
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+KEY_PREFIX = "gh_"
+
+
+def _digest(key: str) -> str:
+    # Keys are 32 random bytes, so a fast hash is enough: there is nothing to
+    # brute-force that is easier than guessing the key itself.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
+    def active(self) -> "ApiKeyQuerySet":
+        return self.filter(revoked_at__isnull=True, user__is_active=True)
+
+
+class ApiKey(models.Model):
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    hashed_key = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{KEY_PREFIX}{self.prefix}… ({self.user})"
+
+    @classmethod
+    def issue(cls, user: models.Model, name: str = "") -> tuple["ApiKey", str]:
+        """Create a key for `user`; returns the row and the key, which is not kept."""
+        prefix = secrets.token_hex(4)
+        key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+        row = cls.objects.create(user=user, name=name, prefix=prefix, hashed_key=_digest(key))
+        return row, key
+
+    @classmethod
+    def authenticate(cls, key: str) -> "ApiKey | None":
+        """The active key matching `key`, or None. Compared in constant time."""
+        if not key.startswith(KEY_PREFIX):
+            return None
+        prefix, _, _ = key[len(KEY_PREFIX) :].partition("_")
+        row = cls.objects.active().select_related("user").filter(prefix=prefix).first()
+        if row is None or not hmac.compare_digest(row.hashed_key, _digest(key)):
+            return None
+        now = timezone.now()
+        # Touch at most once a minute: a busy client should not write on every request.
+        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+            cls.objects.filter(pk=row.pk).update(last_used_at=now)
+        return row

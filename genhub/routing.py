@@ -1,0 +1,7 @@
+from django.urls import path
+
+from genhub.consumers import JobConsumer
+
+websocket_urlpatterns = [
+    path("ws/jobs/<uuid:job_id>/", JobConsumer.as_asgi()),
+]

@@ -1,0 +1,101 @@
+"""How jobs and models look from outside (REST bodies and WebSocket snapshots)."""
+
+from datetime import datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Schema
+
+from genhub.models import AIModel, Job
+
+
+class JobLinks(Schema):
+    self: str
+    cancel: str
+    events: str
+
+
+class JobOut(Schema):
+    id: str
+    modality: str
+    model: str
+    status: str
+    progress: float
+    prompt: str
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str
+    metrics: dict[str, Any]
+    cancel_requested: bool
+    attempts: int
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    links: JobLinks
+
+
+class JobPage(Schema):
+    items: list[JobOut]
+    count: int
+    page: int
+    page_size: int
+    next: str | None
+
+
+class ModelOut(Schema):
+    name: str
+    modality: str
+    is_default: bool
+    source_type: str
+    source: str | None  # shown to staff only: it can be a path on the server
+    revision: str
+    default_params: dict[str, Any]
+    description: str
+
+
+class ErrorOut(Schema):
+    detail: Any
+
+
+def job_links(job: Job, request: HttpRequest) -> dict[str, str]:
+    ws_scheme = "wss" if request.is_secure() else "ws"
+    return {
+        "self": request.build_absolute_uri(reverse("api:job_detail", args=[job.id])),
+        "cancel": request.build_absolute_uri(reverse("api:job_cancel", args=[job.id])),
+        "events": f"{ws_scheme}://{request.get_host()}/ws/jobs/{job.id}/",
+    }
+
+
+def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
+    return {
+        "id": str(job.id),
+        "modality": job.modality,
+        "model": job.model.name,
+        "status": job.status,
+        "progress": job.progress,
+        "prompt": job.prompt,
+        "params": job.params,
+        "result": job.result,
+        "error": job.error,
+        "metrics": job.metrics,
+        "cancel_requested": job.cancel_requested,
+        "attempts": job.attempts,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+        "links": job_links(job, request),
+    }
+
+
+def model_out(model: AIModel, show_source: bool) -> dict[str, Any]:
+    return {
+        "name": model.name,
+        "modality": model.modality,
+        "is_default": model.is_default,
+        "source_type": model.source_type,
+        "source": model.source if show_source else None,
+        "revision": model.revision,
+        "default_params": model.default_params,
+        "description": model.description,
+    }

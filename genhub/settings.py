@@ -1,0 +1,172 @@
+"""GenHub settings. Every value comes from the environment, read here and nowhere else.
+
+The defaults make `make run` work on a fresh machine: SQLite under var/, Redis on
+localhost, models under var/models, CPU or CUDA picked at run time.
+`.env.example` lists every variable.
+"""
+
+import secrets
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+
+def _default_secret_key() -> str:
+    # A fresh install gets a random key that survives restarts, kept out of git.
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or _default_secret_key()
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "ninja",
+    "genhub.apps.GenhubConfig",
+    "textgen.apps.TextgenConfig",
+    "imagegen.apps.ImagegenConfig",
+    "audiogen.apps.AudiogenConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "genhub.urls"
+ASGI_APPLICATION = "genhub.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'genhub.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web process and a worker write at once; IMMEDIATE transactions
+    # take the write lock up front instead of failing with "database is locked"
+    # when a read transaction tries to upgrade.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    )
+    # Tests run a real worker in another process, so the test database is a file.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-genhub.sqlite3")}
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and media ------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+
+# --- Redis: broker, channel layer and live job state ------------------------
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "capacity": 1000, "expiry": 60},
+    },
+}
+
+# --- Jobs and workers -------------------------------------------------------
+GENHUB_JOB_SOFT_TIME_LIMIT = env.int("GENHUB_JOB_SOFT_TIME_LIMIT", default=1800)
+GENHUB_JOB_TIME_LIMIT = env.int("GENHUB_JOB_TIME_LIMIT", default=GENHUB_JOB_SOFT_TIME_LIMIT + 60)
+# A job whose worker died is run again this many times in all, then failed.
+GENHUB_JOB_MAX_ATTEMPTS = env.int("GENHUB_JOB_MAX_ATTEMPTS", default=2)
+# A running job's worker touches the row this often; a row untouched for
+# GENHUB_JOB_STALE_SECONDS belongs to a dead worker.
+GENHUB_JOB_HEARTBEAT_SECONDS = env.float("GENHUB_JOB_HEARTBEAT_SECONDS", default=5.0)
+GENHUB_JOB_STALE_SECONDS = env.float("GENHUB_JOB_STALE_SECONDS", default=30.0)
+GENHUB_SWEEP_SECONDS = env.float("GENHUB_SWEEP_SECONDS", default=10.0)
+# Tokens that arrive within this window go out as one event.
+GENHUB_TOKEN_COALESCE_MS = env.float("GENHUB_TOKEN_COALESCE_MS", default=30.0)
+GENHUB_MAX_PROMPT_CHARS = env.int("GENHUB_MAX_PROMPT_CHARS", default=32000)
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = GENHUB_JOB_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = GENHUB_JOB_TIME_LIMIT
+CELERY_TASK_IGNORE_RESULT = True  # results live on the Job row
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis hands an unacknowledged message to another worker after this long; it
+# must outlast the longest job or a slow job would be delivered twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": GENHUB_JOB_TIME_LIMIT + 600}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Models -----------------------------------------------------------------
+GENHUB_DEVICE = env.str("GENHUB_DEVICE", default="auto")  # auto | cpu | cuda
+GENHUB_MODEL_DIR = Path(env.str("GENHUB_MODEL_DIR", default=str(VAR_DIR / "models")))
+# Memory the per-worker model cache may hold, in GiB; 0 picks a share of the device.
+GENHUB_MODEL_CACHE_GB = env.float("GENHUB_MODEL_CACHE_GB", default=0.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,125 @@
+"""Fixtures: the people (alice owns, bob is someone else, staff sees all), their
+keys, tiny models, and the live service for end-to-end tests."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.test import Client as DjangoClient
+
+from genhub.models import AIModel, ApiKey
+from tests.stack import Client, WebServer, Worker, database_url
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", password="alice-pass-123")
+
+
+@pytest.fixture
+def bob(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob", password="bob-pass-123")
+
+
+@pytest.fixture
+def staff(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("staff", password="staff-pass-123", is_staff=True)
+
+
+def _api_client(user: Any) -> DjangoClient:
+    _, key = ApiKey.issue(user)
+    return DjangoClient(headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.fixture
+def alice_api(alice: Any) -> DjangoClient:
+    return _api_client(alice)
+
+
+@pytest.fixture
+def bob_api(bob: Any) -> DjangoClient:
+    return _api_client(bob)
+
+
+@pytest.fixture
+def staff_api(staff: Any) -> DjangoClient:
+    return _api_client(staff)
+
+
+@pytest.fixture
+def tiny_text(db: None) -> AIModel:
+    """The tiny text model, built once per session, registered as the default."""
+    from textgen.bootstrap import register_tiny
+
+    return register_tiny(settings.GENHUB_MODEL_DIR, _quiet)
+
+
+# --- the live service ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stack_env(django_db_setup: None, django_db_blocker: Any) -> dict[str, str]:
+    from django.db import connection
+
+    with django_db_blocker.unblock():
+        url = database_url(connection.settings_dict)
+    return {**os.environ, "DATABASE_URL": url, "PYTHONUNBUFFERED": "1"}
+
+
+@pytest.fixture(scope="session")
+def stack_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("stack-logs")
+
+
+@pytest.fixture(scope="session")
+def web_server(stack_env: dict[str, str], stack_logs: Path) -> Iterator[WebServer]:
+    server = WebServer(stack_env, stack_logs / "web.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def text_worker(stack_env: dict[str, str], stack_logs: Path) -> Iterator[Worker]:
+    worker = Worker(stack_env, stack_logs / "worker.log", name="text")
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def start_worker(stack_env: dict[str, str], stack_logs: Path) -> Iterator[Any]:
+    """Start extra workers for one test (worker-loss tests kill them)."""
+    started: list[Worker] = []
+
+    def start(name: str, **env: str) -> Worker:
+        worker = Worker({**stack_env, **env}, stack_logs / f"{name}.log", name=name)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def live(transactional_db: None, web_server: WebServer, tiny_text: AIModel) -> WebServer:
+    """The web server, with the database committed so the subprocesses see it."""
+    return web_server
+
+
+@pytest.fixture
+def alice_client(live: WebServer, alice: Any) -> Client:
+    _, key = ApiKey.issue(alice)
+    return Client(live, key)
+
+
+@pytest.fixture
+def bob_client(live: WebServer, bob: Any) -> Client:
+    _, key = ApiKey.issue(bob)
+    return Client(live, key)

@@ -1,0 +1,25 @@
+"""POST /api/v1/text/generations."""
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router
+
+from genhub.jobs import submit_job
+from genhub.schemas import ErrorOut, JobOut, job_out
+from textgen.params import TextParams
+
+router = Router(tags=["text"])
+
+
+class TextGenerationRequest(TextParams):
+    model: str | None = None
+
+
+@router.post(
+    "/generations", response={202: JobOut, 422: ErrorOut, 503: ErrorOut}, url_name="text_generate"
+)
+def create_generation(request: HttpRequest, body: TextGenerationRequest) -> tuple[int, dict[str, Any]]:
+    params = body.model_dump(exclude={"model"}, exclude_unset=True)
+    job = submit_job(request.auth, "text", body.model, params)
+    return 202, job_out(job, request)

@@ -1,0 +1,69 @@
+"""Text generation params: one schema for the REST body, the web form and the worker."""
+
+from typing import Literal
+
+from django.conf import settings
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(max_length=1_000_000)
+
+
+class TextParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str | None = Field(None, description="Plain text to continue. Give this or `messages`.")
+    messages: list[ChatMessage] | None = Field(
+        None, max_length=200, description="A chat, formatted with the model's chat template."
+    )
+    max_new_tokens: int = Field(256, ge=1, le=4096)
+    temperature: float = Field(0.7, ge=0.0, le=2.0, description="0 picks the likeliest token.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    top_k: int = Field(50, ge=0, le=1000, description="0 turns top-k off.")
+    repetition_penalty: float = Field(1.0, ge=0.5, le=2.0)
+    stop: list[str] = Field(
+        default_factory=list, max_length=8, description="Generation ends before any of these."
+    )
+    seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Same seed, same text.")
+
+    @field_validator("prompt")
+    @classmethod
+    def prompt_within_limits(cls, prompt: str | None) -> str | None:
+        if prompt is not None:
+            _check_length(prompt)
+        return prompt
+
+    @field_validator("stop")
+    @classmethod
+    def stop_strings_not_empty(cls, stop: list[str]) -> list[str]:
+        if any(not s or len(s) > 100 for s in stop):
+            raise ValueError("each stop string must be 1 to 100 characters long")
+        return stop
+
+    @model_validator(mode="after")
+    def prompt_or_messages(self) -> "TextParams":
+        if (self.prompt is None) == (self.messages is None):
+            raise ValueError("give exactly one of `prompt` or `messages`")
+        if self.messages is not None:
+            if not self.messages:
+                raise ValueError("`messages` must hold at least one message")
+            _check_length("".join(m.content for m in self.messages))
+        return self
+
+    def display_prompt(self) -> str:
+        if self.prompt is not None:
+            return self.prompt
+        users = [m.content for m in self.messages or [] if m.role == "user"]
+        return users[-1] if users else self.messages[-1].content  # type: ignore[index]
+
+
+def _check_length(text: str) -> None:
+    limit = settings.GENHUB_MAX_PROMPT_CHARS
+    if not text.strip():
+        raise ValueError("the prompt is empty")
+    if len(text) > limit:
+        raise ValueError(f"the prompt is {len(text)} characters; the limit is {limit}")

@@ -1,0 +1,175 @@
+"""The text runner: load a causal language model with transformers, generate with
+a streamer, return the text. Workers import this module; the web process never does.
+
+Device and precision: CUDA in half precision (bf16 where supported) when there is
+a GPU, float32 on CPU; `AIModel.device` and `AIModel.dtype` override both.
+"""
+
+import logging
+import random
+import time
+from typing import Any
+
+import torch
+from django.conf import settings
+from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria
+
+from genhub import model_cache
+from genhub.devices import free_cuda_memory, pick_device, pick_dtype, seed_everything
+from genhub.errors import JobCancelled, JobError
+from genhub.models import AIModel, Job
+from genhub.progress import JobProgress
+from textgen.gguf import converted_gguf_dir
+from textgen.params import TextParams
+from textgen.streaming import TextDeltaStreamer
+
+log = logging.getLogger(__name__)
+
+
+# --- load -------------------------------------------------------------------
+
+
+def load(aimodel: AIModel, device: str) -> tuple[Any, Any]:
+    """(model, tokenizer) for any registered text model, ready on `device`."""
+    if aimodel.source_type == AIModel.SourceType.GGUF:
+        # Dequantising a GGUF file takes a while; it is done once and the result
+        # is saved beside the other models (see textgen/gguf.py).
+        location, options = str(converted_gguf_dir(aimodel.source)), {}
+    elif aimodel.source_type == AIModel.SourceType.HUB:
+        location = aimodel.source
+        options = {
+            "revision": aimodel.revision or None,
+            "cache_dir": str(settings.GENHUB_MODEL_DIR / "hub"),
+        }
+    else:
+        location, options = aimodel.source, {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(location, **options)
+        model = AutoModelForCausalLM.from_pretrained(
+            location, dtype=pick_dtype(aimodel.dtype, device), **options
+        )
+    except OSError as error:
+        raise JobError(
+            f"Model '{aimodel.name}' could not be loaded from {aimodel.source_type} "
+            f"'{aimodel.source}': {error}. Check the model's source in the admin."
+        ) from error
+    model.to(device).eval()
+    return model, tokenizer
+
+
+def _nbytes(loaded: tuple[Any, Any]) -> int:
+    model, _ = loaded
+    return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+# --- generate ---------------------------------------------------------------
+
+
+class _StopWhen(StoppingCriteria):
+    def __init__(self, should_stop: Any) -> None:
+        self.should_stop = should_stop
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        stop = self.should_stop()
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+
+def encode(tokenizer: Any, params: TextParams) -> dict[str, torch.Tensor]:
+    if params.prompt is not None:
+        return tokenizer(params.prompt, return_tensors="pt")
+    messages = [m.model_dump() for m in params.messages or []]
+    if tokenizer.chat_template:
+        return tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+        )
+    # A base model without a template still gets a readable transcript.
+    transcript = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+    return tokenizer(transcript, return_tensors="pt")
+
+
+def run(job: Job, params: TextParams, progress: JobProgress) -> dict[str, Any]:
+    aimodel = job.model
+    device = pick_device(aimodel.device)
+    entry, cached = model_cache.get_or_load(
+        (*aimodel.cache_key, device), lambda: load(aimodel, device), _nbytes
+    )
+    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
+    model, tokenizer = entry.value
+
+    inputs = {k: v.to(device) for k, v in encode(tokenizer, params).items()}
+    prompt_tokens = int(inputs["input_ids"].shape[1])
+    context = getattr(model.config, "max_position_embeddings", None)
+    if context and prompt_tokens + params.max_new_tokens > context:
+        raise JobError(
+            f"The prompt is {prompt_tokens} tokens and {params.max_new_tokens} new tokens were "
+            f"asked for, but '{aimodel.name}' holds {context} in all. Shorten the prompt or "
+            "lower max_new_tokens."
+        )
+
+    seed = params.seed if params.seed is not None else random.randrange(2**32)
+    seed_everything(seed)
+
+    streamer = TextDeltaStreamer(
+        tokenizer,
+        params.stop,
+        on_delta=lambda delta, done: progress.text(delta, done, params.max_new_tokens),
+    )
+    stopping = [_StopWhen(lambda: streamer.should_stop or progress.cancel_requested)]
+    started = time.monotonic()
+    try:
+        with torch.inference_mode():
+            model.generate(
+                **inputs,
+                **_sampling(params),
+                max_new_tokens=params.max_new_tokens,
+                streamer=streamer,
+                stopping_criteria=stopping,
+                pad_token_id=model.generation_config.pad_token_id
+                or model.generation_config.eos_token_id,
+            )
+    except torch.cuda.OutOfMemoryError as error:
+        free_cuda_memory()
+        raise JobError(
+            f"The GPU ran out of memory generating {params.max_new_tokens} tokens from a "
+            f"{prompt_tokens}-token prompt. Lower max_new_tokens or shorten the prompt."
+        ) from error
+    seconds = time.monotonic() - started
+
+    completion_tokens = len(streamer.ids)
+    progress.metrics.update(
+        generate_seconds=round(seconds, 3),
+        tokens_per_second=round(completion_tokens / seconds, 2) if seconds > 0 else None,
+    )
+    result = {
+        "text": streamer.text,
+        "finish_reason": _finish_reason(streamer, progress, completion_tokens, params),
+        "seed": seed,
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
+    }
+    if result["finish_reason"] == "cancelled":
+        raise JobCancelled(partial_result=result)
+    return result
+
+
+def _sampling(params: TextParams) -> dict[str, Any]:
+    if params.temperature == 0:
+        return {"do_sample": False, "repetition_penalty": params.repetition_penalty}
+    return {
+        "do_sample": True,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "top_k": params.top_k or None,
+        "repetition_penalty": params.repetition_penalty,
+    }
+
+
+def _finish_reason(
+    streamer: TextDeltaStreamer, progress: JobProgress, tokens: int, params: TextParams
+) -> str:
+    if streamer.stopped_at_stop_string:
+        return "stop"
+    if progress.cancel_requested:
+        return "cancelled"
+    if tokens >= params.max_new_tokens:
+        return "length"
+    return "stop"
