@@ -85,9 +85,12 @@ def web_server(stack_env: dict[str, str], stack_logs: Path) -> Iterator[WebServe
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def text_worker(stack_env: dict[str, str], stack_logs: Path) -> Iterator[Worker]:
-    worker = Worker(stack_env, stack_logs / "worker.log", name="text")
+@pytest.fixture(scope="module")
+def text_worker(
+    stack_env: dict[str, str], stack_logs: Path, request: pytest.FixtureRequest
+) -> Iterator[Worker]:
+    """A text worker for one test module; modules that kill workers start their own."""
+    worker = Worker(stack_env, stack_logs / f"{request.module.__name__}.log", name="text")
     yield worker
     worker.stop()
 

@@ -52,7 +52,7 @@ def build_tiny_text_model(target: Path) -> Path:
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=8192,
+        max_position_embeddings=4400,  # just past 4096 new tokens, so a long prompt overflows
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=None,

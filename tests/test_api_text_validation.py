@@ -1,0 +1,121 @@
+"""Bad text requests get 422 naming the field and the reason, never 500."""
+
+import json
+
+import pytest
+
+from genhub.models import Job
+
+URL = "/api/v1/text/generations"
+
+
+def post(client, body):
+    raw = body if isinstance(body, str) else json.dumps(body)
+    return client.post(URL, data=raw, content_type="application/json")
+
+
+def error_for(response):
+    assert response.status_code == 422, response.content
+    return response.json()["detail"]
+
+
+def fields(detail):
+    return [e["loc"][-1] for e in detail]
+
+
+@pytest.fixture(autouse=True)
+def _model(tiny_text):
+    return tiny_text
+
+
+@pytest.mark.parametrize(
+    "body, field, reason",
+    [
+        ({"prompt": ""}, "prompt", "empty"),
+        ({"prompt": "   "}, "prompt", "empty"),
+        ({"prompt": "x" * 2001}, "prompt", "limit is 2000"),
+        ({"prompt": "hi", "max_new_tokens": 0}, "max_new_tokens", "greater than or equal to 1"),
+        ({"prompt": "hi", "max_new_tokens": 4097}, "max_new_tokens", "less than or equal to 4096"),
+        ({"prompt": "hi", "temperature": -0.1}, "temperature", "greater than or equal to 0"),
+        ({"prompt": "hi", "temperature": 2.5}, "temperature", "less than or equal to 2"),
+        ({"prompt": "hi", "top_p": 0}, "top_p", "greater than 0"),
+        ({"prompt": "hi", "seed": -1}, "seed", "greater than or equal to 0"),
+        ({"prompt": "hi", "stop": [""]}, "stop", "1 to 100 characters"),
+        ({"prompt": "hi", "colour": "blue"}, "colour", "Extra inputs are not permitted"),
+        ({"prompt": "hi", "max_new_tokens": "many"}, "max_new_tokens", "valid integer"),
+        ({"messages": [{"role": "robot", "content": "hi"}]}, "role", "'system', 'user' or 'assistant'"),
+    ],
+)
+def test_out_of_bounds_fields_are_named(alice_api, body, field, reason):
+    detail = error_for(post(alice_api, body))
+    assert field in fields(detail)
+    assert any(reason in e["msg"] for e in detail), detail
+    assert not Job.objects.exists()
+
+
+def test_both_prompt_and_messages_is_refused(alice_api):
+    detail = error_for(post(alice_api, {"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]}))
+    assert "exactly one of `prompt` or `messages`" in detail[0]["msg"]
+
+
+def test_neither_prompt_nor_messages_is_refused(alice_api):
+    detail = error_for(post(alice_api, {"max_new_tokens": 5}))
+    assert "exactly one of `prompt` or `messages`" in detail[0]["msg"]
+
+
+def test_empty_messages_are_refused(alice_api):
+    detail = error_for(post(alice_api, {"messages": []}))
+    assert "at least one message" in detail[0]["msg"]
+
+
+def test_unknown_model_names_the_available_ones(alice_api):
+    detail = error_for(post(alice_api, {"prompt": "hi", "model": "gpt-17"}))
+    assert fields(detail) == ["model"]
+    assert "Unknown text model 'gpt-17'" in detail[0]["msg"]
+    assert "tiny-text" in detail[0]["msg"]
+
+
+def test_disabled_model_is_refused(alice_api, tiny_text):
+    tiny_text.enabled = False
+    tiny_text.save()
+    detail = error_for(post(alice_api, {"prompt": "hi", "model": "tiny-text"}))
+    assert fields(detail) == ["model"]
+    assert "disabled" in detail[0]["msg"]
+
+
+def test_no_default_model_says_how_to_get_one(alice_api, tiny_text):
+    tiny_text.is_default = False
+    tiny_text.save()
+    detail = error_for(post(alice_api, {"prompt": "hi"}))
+    assert "bootstrap_models" in detail[0]["msg"]
+
+
+def test_malformed_json_is_a_422_with_the_position(alice_api):
+    detail = error_for(post(alice_api, '{"prompt": "hi",'))
+    assert detail[0]["loc"] == ["body"]
+    assert detail[0]["msg"].startswith("Malformed JSON")
+    assert "line 1" in detail[0]["msg"]
+
+
+def test_a_body_that_is_not_an_object_is_a_422(alice_api):
+    response = post(alice_api, '["prompt"]')
+    assert response.status_code == 422
+
+
+def test_model_defaults_are_checked_like_the_request(alice_api, tiny_text):
+    tiny_text.default_params = {"temperature": 9}
+    tiny_text.save()
+    detail = error_for(post(alice_api, {"prompt": "hi"}))
+    assert fields(detail) == ["temperature"]
+
+
+def test_a_valid_request_is_accepted_with_defaults_applied(alice_api, tiny_text):
+    tiny_text.default_params = {"temperature": 0.3}
+    tiny_text.save()
+    response = post(alice_api, {"prompt": "hi", "max_new_tokens": 8})
+    assert response.status_code == 202, response.content
+    job = response.json()
+    assert job["status"] == "queued"
+    assert job["params"]["temperature"] == 0.3
+    assert job["params"]["max_new_tokens"] == 8
+    assert job["model"] == "tiny-text"

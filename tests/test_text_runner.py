@@ -1,0 +1,71 @@
+"""The text runner on the tiny model, in this process: sampling params, seeds,
+chat templates, stop strings and the limits of the model's context."""
+
+import pytest
+
+from genhub.errors import JobError
+from genhub.jobs import submit_job
+from genhub.progress import JobProgress
+from textgen.params import TextParams
+from textgen.runner import run
+
+
+def generate(alice, **params):
+    job = submit_job(alice, "text", None, params)
+    progress = JobProgress(job)
+    return run(job, TextParams.model_validate(job.params), progress), progress
+
+
+def test_the_same_seed_gives_the_same_text(alice, tiny_text):
+    first, _ = generate(alice, prompt="Hello", max_new_tokens=40, temperature=1.0, seed=7)
+    again, _ = generate(alice, prompt="Hello", max_new_tokens=40, temperature=1.0, seed=7)
+    other, _ = generate(alice, prompt="Hello", max_new_tokens=40, temperature=1.0, seed=8)
+    assert first["text"] == again["text"]
+    assert first["text"] != other["text"]
+    assert first["seed"] == 7
+
+
+def test_without_a_seed_one_is_picked_and_recorded(alice, tiny_text):
+    result, _ = generate(alice, prompt="Hello", max_new_tokens=20, temperature=1.0)
+    again, _ = generate(alice, prompt="Hello", max_new_tokens=20, temperature=1.0, seed=result["seed"])
+    assert again["text"] == result["text"]
+
+
+def test_greedy_decoding_needs_no_seed(alice, tiny_text):
+    first, _ = generate(alice, prompt="Hello", max_new_tokens=30, temperature=0)
+    again, _ = generate(alice, prompt="Hello", max_new_tokens=30, temperature=0)
+    assert first["text"] == again["text"]
+
+
+def test_max_new_tokens_is_honoured(alice, tiny_text):
+    result, progress = generate(alice, prompt="Hello", max_new_tokens=17)
+    assert result["usage"]["completion_tokens"] == 17
+    assert result["finish_reason"] == "length"
+    assert progress.job.progress == 1.0
+
+
+def test_chat_messages_go_through_the_chat_template(alice, tiny_text):
+    result, _ = generate(
+        alice,
+        messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+        max_new_tokens=5,
+        temperature=0,
+    )
+    # <|system|>Be brief.<|end|><|user|>Hi<|end|><|assistant|>: a few tokens each
+    assert result["usage"]["prompt_tokens"] >= 8
+    assert result["usage"]["completion_tokens"] == 5
+
+
+def test_a_stop_string_ends_generation_early(alice, tiny_text):
+    unstopped, _ = generate(alice, prompt="Hello", max_new_tokens=200, temperature=0)
+    stop = unstopped["text"][30:32]
+    result, _ = generate(alice, prompt="Hello", max_new_tokens=200, temperature=0, stop=[stop])
+    assert result["finish_reason"] == "stop"
+    assert stop not in result["text"]
+    assert unstopped["text"].startswith(result["text"])
+    assert result["usage"]["completion_tokens"] < 200
+
+
+def test_a_prompt_longer_than_the_context_fails_with_advice(alice, tiny_text):
+    with pytest.raises(JobError, match="Shorten the prompt or lower max_new_tokens"):
+        generate(alice, prompt="Hello " * 300, max_new_tokens=4096)

@@ -1,0 +1,70 @@
+"""Token ids to text deltas: the deltas always add up to the final text, also
+across multi-byte characters and stop strings."""
+
+import pytest
+import torch
+
+from textgen.streaming import TextDeltaStreamer
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    from tests.environment import MODEL_DIR
+    from textgen.tiny import build_tiny_text_model
+
+    path = build_tiny_text_model_once(MODEL_DIR, build_tiny_text_model)
+    return AutoTokenizer.from_pretrained(path)
+
+
+def build_tiny_text_model_once(model_dir, build):
+    from pathlib import Path
+
+    target = Path(model_dir) / "tiny" / "text"
+    if not (target / "config.json").exists():
+        build(target)
+    return target
+
+
+def stream(tokenizer, text, stop=()):
+    deltas = []
+    streamer = TextDeltaStreamer(tokenizer, list(stop), lambda delta, n: deltas.append(delta))
+    streamer.put(torch.tensor([[1, 2]]))  # the prompt, which is not streamed
+    for token in tokenizer(text, add_special_tokens=False)["input_ids"]:
+        streamer.put(torch.tensor([token]))
+        if streamer.should_stop:
+            break
+    streamer.end()
+    return deltas, streamer
+
+
+def test_deltas_add_up_to_the_text(tokenizer):
+    text = "Hello world! Café 東京 🙂 over the lazy dog."
+    deltas, streamer = stream(tokenizer, text)
+    assert "".join(deltas) == streamer.text == text
+    assert len(deltas) > 5
+
+
+def test_no_delta_holds_half_a_character(tokenizer):
+    deltas, _ = stream(tokenizer, "東京🙂東京")
+    assert all("\ufffd" not in d for d in deltas)
+
+
+def test_a_stop_string_ends_the_text_before_it(tokenizer):
+    deltas, streamer = stream(tokenizer, "The quick brown fox jumps over", stop=["fox"])
+    assert streamer.text == "The quick brown "
+    assert "".join(deltas) == streamer.text
+    assert streamer.stopped_at_stop_string
+
+
+def test_text_that_might_begin_a_stop_string_is_held_back(tokenizer):
+    deltas, streamer = stream(tokenizer, "Hello world, hello wonder", stop=["world peace"])
+    assert streamer.text == "Hello world, hello wonder"
+    assert "".join(deltas) == streamer.text
+    assert not streamer.stopped_at_stop_string
+
+
+def test_the_earliest_of_several_stop_strings_wins(tokenizer):
+    _, streamer = stream(tokenizer, "one two three four", stop=["four", "two"])
+    assert streamer.text == "one "
