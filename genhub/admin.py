@@ -12,7 +12,16 @@ from genhub.models import AIModel, ApiKey, Job
 
 @admin.register(AIModel)
 class AIModelAdmin(admin.ModelAdmin):
-    list_display = ["name", "modality", "source_type", "source", "dtype", "device", "enabled", "is_default"]
+    list_display = [
+        "name",
+        "modality",
+        "source_type",
+        "source",
+        "dtype",
+        "device",
+        "enabled",
+        "is_default",
+    ]
     list_filter = ["modality", "enabled", "is_default", "source_type"]
     list_editable = ["enabled"]
     search_fields = ["name", "source", "description"]
@@ -21,7 +30,17 @@ class AIModelAdmin(admin.ModelAdmin):
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
-    list_display = ["id", "owner", "modality", "model", "status", "progress", "attempts", "created_at", "duration"]
+    list_display = [
+        "id",
+        "owner",
+        "modality",
+        "model",
+        "status",
+        "progress",
+        "attempts",
+        "created_at",
+        "duration",
+    ]
     list_filter = ["status", "modality", "model"]
     search_fields = ["id", "prompt", "owner__username", "error"]
     date_hierarchy = "created_at"

@@ -54,7 +54,9 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             "seq": live["seq"],
             "type": "snapshot",
             "status": job.status,
-            "progress": 1.0 if job.status == "succeeded" else float(state.get("progress") or job.progress),
+            "progress": 1.0
+            if job.status == "succeeded"
+            else float(state.get("progress") or job.progress),
             "modality": job.modality,
             "model": job.model.name,
             "attempts": job.attempts,

@@ -71,9 +71,7 @@ def resolve_model(modality: str, name: str | None) -> AIModel:
             "model", f"Unknown {modality} model '{name}'. Available: {_names(models)}."
         )
     if not model.enabled:
-        raise InvalidInput(
-            "model", f"Model '{name}' is disabled. Available: {_names(models)}."
-        )
+        raise InvalidInput("model", f"Model '{name}' is disabled. Available: {_names(models)}.")
     return model
 
 

@@ -22,7 +22,11 @@ class JobProgress:
 
     def started(self) -> None:
         events.publish(
-            self.job, "started", status=JobStatus.RUNNING, reset_text=True, attempts=self.job.attempts
+            self.job,
+            "started",
+            status=JobStatus.RUNNING,
+            reset_text=True,
+            attempts=self.job.attempts,
         )
 
     def text(self, delta: str, done: int, total: int) -> None:

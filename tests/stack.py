@@ -69,9 +69,25 @@ class Process:
 class Worker(Process):
     def __init__(self, env: dict[str, str], log: Path, name: str, queues: str = "text") -> None:
         args = [
-            sys.executable, "-m", "celery", "-A", "genhub", "worker", "-Q", queues,
-            "-c", "1", "-P", "prefork", "-n", f"{name}@%h", "-l", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "genhub",
+            "worker",
+            "-Q",
+            queues,
+            "-c",
+            "1",
+            "-P",
+            "prefork",
+            "-n",
+            f"{name}@%h",
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ]
         super().__init__(args, env, log)
         _wait_for(lambda: "ready." in log.read_text(), 60, f"worker {name}", log)
@@ -82,8 +98,16 @@ class WebServer(Process):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [
-            sys.executable, "-m", "uvicorn", "genhub.asgi:application",
-            "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning",
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "genhub.asgi:application",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
         ]
         super().__init__(args, env, log)
         _wait_for(self._answers, 60, "web server", log)

@@ -9,14 +9,21 @@ def test_anonymous_requests_get_401(db):
     client = Client()
     assert client.get("/api/v1/jobs").status_code == 401
     assert client.get("/api/v1/models").status_code == 401
-    response = client.post("/api/v1/text/generations", {"prompt": "hi"}, content_type="application/json")
+    response = client.post(
+        "/api/v1/text/generations", {"prompt": "hi"}, content_type="application/json"
+    )
     assert response.status_code == 401
 
 
 def test_a_wrong_or_revoked_key_gets_401(alice):
     row, key = ApiKey.issue(alice)
-    assert Client(headers={"Authorization": f"Bearer {key}x"}).get("/api/v1/jobs").status_code == 401
-    assert Client(headers={"Authorization": "Bearer gh_nothing"}).get("/api/v1/jobs").status_code == 401
+    assert (
+        Client(headers={"Authorization": f"Bearer {key}x"}).get("/api/v1/jobs").status_code == 401
+    )
+    assert (
+        Client(headers={"Authorization": "Bearer gh_nothing"}).get("/api/v1/jobs").status_code
+        == 401
+    )
     assert Client(headers={"Authorization": f"Bearer {key}"}).get("/api/v1/jobs").status_code == 200
     row.revoked_at = row.created_at
     row.save()

@@ -55,7 +55,9 @@ def test_list_is_paginated_and_filtered(alice_api, alice, tiny_text):
     failed = alice_api.get("/api/v1/jobs?status=failed").json()
     assert [j["prompt"] for j in failed["items"]] == ["prompt 3"]
     assert alice_api.get("/api/v1/jobs?modality=image").json()["count"] == 0
-    assert alice_api.get("/api/v1/jobs?page_size=5&page=2").json()["items"][0]["prompt"] == "prompt 19"
+    assert (
+        alice_api.get("/api/v1/jobs?page_size=5&page=2").json()["items"][0]["prompt"] == "prompt 19"
+    )
 
 
 def test_list_rejects_bad_filters(alice_api, db):
@@ -86,9 +88,13 @@ def test_cancelling_a_finished_job_is_a_409(alice_api, alice_job):
     assert "already succeeded" in response.json()["detail"]
 
 
-def test_models_lists_enabled_models_and_hides_paths_from_non_staff(alice_api, staff_api, tiny_text):
+def test_models_lists_enabled_models_and_hides_paths_from_non_staff(
+    alice_api, staff_api, tiny_text
+):
     models = alice_api.get("/api/v1/models").json()
-    assert [(m["name"], m["is_default"], m["source"]) for m in models] == [("tiny-text", True, None)]
+    assert [(m["name"], m["is_default"], m["source"]) for m in models] == [
+        ("tiny-text", True, None)
+    ]
     assert staff_api.get("/api/v1/models").json()[0]["source"] == tiny_text.source
     tiny_text.enabled = False
     tiny_text.save()

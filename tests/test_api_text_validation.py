@@ -43,7 +43,11 @@ def _model(tiny_text):
         ({"prompt": "hi", "stop": [""]}, "stop", "1 to 100 characters"),
         ({"prompt": "hi", "colour": "blue"}, "colour", "Extra inputs are not permitted"),
         ({"prompt": "hi", "max_new_tokens": "many"}, "max_new_tokens", "valid integer"),
-        ({"messages": [{"role": "robot", "content": "hi"}]}, "role", "'system', 'user' or 'assistant'"),
+        (
+            {"messages": [{"role": "robot", "content": "hi"}]},
+            "role",
+            "'system', 'user' or 'assistant'",
+        ),
     ],
 )
 def test_out_of_bounds_fields_are_named(alice_api, body, field, reason):
@@ -54,7 +58,9 @@ def test_out_of_bounds_fields_are_named(alice_api, body, field, reason):
 
 
 def test_both_prompt_and_messages_is_refused(alice_api):
-    detail = error_for(post(alice_api, {"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]}))
+    detail = error_for(
+        post(alice_api, {"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]})
+    )
     assert "exactly one of `prompt` or `messages`" in detail[0]["msg"]
 
 

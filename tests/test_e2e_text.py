@@ -130,7 +130,9 @@ def test_the_model_is_loaded_once_for_two_jobs(alice_client, text_worker, tiny_t
 
     # A copy at a new path is a model this worker has never loaded.
     source = shutil.copytree(tiny_text.source, tmp_path / "copy")
-    AIModel.objects.create(name="tiny-copy", modality="text", source_type="local", source=str(source))
+    AIModel.objects.create(
+        name="tiny-copy", modality="text", source_type="local", source=str(source)
+    )
     first = alice_client.generate_text(model="tiny-copy", prompt="Hello", max_new_tokens=4)
     first = alice_client.wait(first["id"], {"succeeded"})
     second = alice_client.generate_text(model="tiny-copy", prompt="Hello", max_new_tokens=4)
@@ -170,9 +172,18 @@ def test_browser_sessions_must_come_from_an_allowed_origin(alice_client, alice, 
     cookie = f"sessionid={browser.cookies['sessionid'].value}"
     url = f"{live.ws_url}/ws/jobs/{job['id']}/"
 
-    with connect(url, open_timeout=10, origin=live.url, additional_headers={"Cookie": cookie}) as ok:
+    with connect(
+        url, open_timeout=10, origin=live.url, additional_headers={"Cookie": cookie}
+    ) as ok:
         assert read_events(ok)[-1]["type"] in {"snapshot", "succeeded"}
     with pytest.raises(InvalidStatus):
-        connect(url, open_timeout=10, origin="http://evil.example", additional_headers={"Cookie": cookie})
-    with pytest.raises(InvalidStatus):  # a cookie without an Origin is not a browser: no key, no entry
+        connect(
+            url,
+            open_timeout=10,
+            origin="http://evil.example",
+            additional_headers={"Cookie": cookie},
+        )
+    with pytest.raises(
+        InvalidStatus
+    ):  # a cookie without an Origin is not a browser: no key, no entry
         connect(url, open_timeout=10, additional_headers={"Cookie": cookie})

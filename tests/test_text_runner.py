@@ -27,7 +27,9 @@ def test_the_same_seed_gives_the_same_text(alice, tiny_text):
 
 def test_without_a_seed_one_is_picked_and_recorded(alice, tiny_text):
     result, _ = generate(alice, prompt="Hello", max_new_tokens=20, temperature=1.0)
-    again, _ = generate(alice, prompt="Hello", max_new_tokens=20, temperature=1.0, seed=result["seed"])
+    again, _ = generate(
+        alice, prompt="Hello", max_new_tokens=20, temperature=1.0, seed=result["seed"]
+    )
     assert again["text"] == result["text"]
 
 

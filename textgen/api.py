@@ -19,7 +19,9 @@ class TextGenerationRequest(TextParams):
 @router.post(
     "/generations", response={202: JobOut, 422: ErrorOut, 503: ErrorOut}, url_name="text_generate"
 )
-def create_generation(request: HttpRequest, body: TextGenerationRequest) -> tuple[int, dict[str, Any]]:
+def create_generation(
+    request: HttpRequest, body: TextGenerationRequest
+) -> tuple[int, dict[str, Any]]:
     params = body.model_dump(exclude={"model"}, exclude_unset=True)
     job = submit_job(request.auth, "text", body.model, params)
     return 202, job_out(job, request)

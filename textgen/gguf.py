@@ -24,7 +24,9 @@ def converted_gguf_dir(gguf_path: str) -> Path:
         raise JobError(f"The GGUF file {source} does not exist. Check the model's source.")
     stat = source.stat()
     fingerprint = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
-    target = settings.GENHUB_MODEL_DIR / "converted" / f"{source.stem}-{fingerprint.hexdigest()[:12]}"
+    target = (
+        settings.GENHUB_MODEL_DIR / "converted" / f"{source.stem}-{fingerprint.hexdigest()[:12]}"
+    )
     if (target / "config.json").exists():
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -32,6 +34,7 @@ def converted_gguf_dir(gguf_path: str) -> Path:
     log.info("converting %s to %s (once)", source, target)
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
     model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+    _forget_gguf_origin(model)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Write beside the target and rename, so a reader never sees half a folder.
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".converting-"))
@@ -44,3 +47,20 @@ def converted_gguf_dir(gguf_path: str) -> Path:
         if not (target / "config.json").exists():  # another process may have won the race
             raise
     return target
+
+
+def _forget_gguf_origin(model: object) -> None:
+    """Let save_pretrained write a model that transformers fully dequantised.
+
+    Without a GGUF matmul kernel (the `kernels` package), transformers 5 unpacks
+    every weight into plain dense layers but keeps its GGUF quantizer attached,
+    and save_pretrained refuses any model with a non-serialisable quantizer.
+    """
+    if getattr(model, "hf_quantizer", None) is None:
+        return
+    if not all(p.dtype.is_floating_point for p in model.parameters()):  # type: ignore[attr-defined]
+        raise RuntimeError("GGUF weights stayed packed; cannot save them as a dense model")
+    model.hf_quantizer = None  # type: ignore[attr-defined]
+    model.is_quantized = False  # type: ignore[attr-defined]
+    if hasattr(model.config, "quantization_config"):  # type: ignore[attr-defined]
+        del model.config.quantization_config  # type: ignore[attr-defined]

@@ -42,7 +42,9 @@ class JobQuerySet(models.QuerySet["Job"]):
 
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
+    )
     modality = models.CharField(max_length=20, db_index=True)
     model = models.ForeignKey("genhub.AIModel", on_delete=models.PROTECT, related_name="jobs")
     prompt = models.TextField(help_text="The prompt as a person would read it.")

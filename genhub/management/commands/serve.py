@@ -1,0 +1,150 @@
+"""Everything `make run` needs, in one command: Redis (started if none answers),
+migrations, the default models, the ASGI server and a Celery worker. Ctrl-C
+stops them all."""
+
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+from urllib.parse import urlparse
+
+import redis
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class Command(BaseCommand):
+    help = __doc__
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--tiny", action="store_true", help="Use tiny random models (no download)."
+        )
+        parser.add_argument(
+            "--queues", default="text,image,audio", help="Queues the worker serves."
+        )
+
+    def handle(
+        self, *args: Any, host: str, port: int, tiny: bool, queues: str, **opts: Any
+    ) -> None:
+        children: list[subprocess.Popen] = []
+        try:
+            redis_server = self._ensure_redis()
+            if redis_server:
+                children.append(redis_server)
+            call_command("migrate", interactive=False, verbosity=0)
+            self.stdout.write("Database ready.")
+            call_command("bootstrap_models", tiny=tiny)
+            children.append(
+                self._spawn(
+                    "uvicorn",
+                    "genhub.asgi:application",
+                    "--host",
+                    host,
+                    "--port",
+                    str(port),
+                )
+            )
+            children.append(
+                self._spawn(
+                    "celery",
+                    "-A",
+                    "genhub",
+                    "worker",
+                    "-Q",
+                    queues,
+                    "-c",
+                    "1",
+                    "-P",
+                    "prefork",
+                    "-l",
+                    "INFO",
+                    "--without-gossip",
+                    "--without-mingle",
+                )
+            )
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nGenHub is running at http://{host}:{port}/  (API docs: /api/v1/docs)\n"
+                    "Create an API key with: python manage.py create_api_key YOUR_NAME\n"
+                    "Press Ctrl-C to stop.\n"
+                )
+            )
+            self._wait(children)
+        finally:
+            self._stop(children)
+
+    def _ensure_redis(self) -> subprocess.Popen | None:
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1).ping()
+            self.stdout.write(f"Redis answers at {settings.REDIS_URL}.")
+            return None
+        except redis.ConnectionError:
+            pass
+        url = urlparse(settings.REDIS_URL)
+        if url.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise CommandError(f"Redis at {settings.REDIS_URL} does not answer.")
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise CommandError(
+                "No Redis answers and redis-server is not installed. Install it "
+                "(Debian/Ubuntu: apt-get install redis-server) or set REDIS_URL."
+            )
+        data_dir = settings.VAR_DIR / "redis"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.stdout.write(f"Starting redis-server on port {url.port or 6379} (data in {data_dir}).")
+        # Append-only, so jobs waiting in the queue survive a restart.
+        process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(url.port or 6379),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(data_dir),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(settings.REDIS_URL).ping()
+                return process
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        process.terminate()
+        raise CommandError("redis-server did not start; see its log.")
+
+    def _spawn(self, *command: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", *command])
+
+    def _wait(self, children: list[subprocess.Popen]) -> None:
+        stop = []
+        signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
+        try:
+            while not stop:
+                for child in children:
+                    if child.poll() is not None:
+                        raise CommandError(f"{child.args[2]} exited with {child.returncode}.")
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping...")
+
+    def _stop(self, children: list[subprocess.Popen]) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for child in reversed(children):
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
