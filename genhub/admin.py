@@ -32,6 +32,7 @@ class AIModelAdmin(admin.ModelAdmin):
 class JobAdmin(admin.ModelAdmin):
     list_display = [
         "id",
+        "short_prompt",
         "owner",
         "modality",
         "model",
@@ -50,6 +51,10 @@ class JobAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # jobs come in through the API and pages, validated
+
+    @admin.display(description="prompt")
+    def short_prompt(self, job: Job) -> str:
+        return job.prompt if len(job.prompt) <= 60 else job.prompt[:59] + "…"
 
     @admin.display(description="duration")
     def duration(self, job: Job) -> str:

@@ -10,6 +10,7 @@ app = Celery("genhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(["genhub"])
 
+import genhub.worker_warmup  # noqa: E402, F401  (connects the pool process warm-up)
 from genhub.sweeper import StaleJobSweeper  # noqa: E402  (needs the app configured)
 
 app.steps["worker"].add(StaleJobSweeper)

@@ -128,16 +128,17 @@ class Command(BaseCommand):
         return subprocess.Popen([sys.executable, "-m", *command])
 
     def _wait(self, children: list[subprocess.Popen]) -> None:
-        stop = []
-        signal.signal(signal.SIGTERM, lambda *_: stop.append(True))
-        try:
-            while not stop:
-                for child in children:
-                    if child.poll() is not None:
-                        raise CommandError(f"{child.args[2]} exited with {child.returncode}.")
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            self.stdout.write("\nStopping...")
+        # Ctrl-C reaches the whole process group, so the children stop on their
+        # own; SIGTERM reaches only us, and _stop passes it on.
+        stopping: list[int] = []
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda signum, frame: stopping.append(signum))
+        while not stopping:
+            for child in children:
+                if child.poll() is not None and not stopping:
+                    raise CommandError(f"{child.args[2]} exited with {child.returncode}.")
+            time.sleep(0.2)
+        self.stdout.write("\nStopping GenHub...")
 
     def _stop(self, children: list[subprocess.Popen]) -> None:
         for child in reversed(children):
