@@ -62,4 +62,14 @@ def execute_job(job_id: str, worker: str) -> None:
             )
         else:
             progress.flush()
-            jobs.succeed_job(job, result, metrics)
+            try:
+                jobs.succeed_job(job, result, metrics)
+            except Exception as error:
+                log.exception("job %s: the result could not be saved", job.id)
+                jobs.fail_job(
+                    job,
+                    f"The job finished but its result could not be saved ({type(error).__name__}: "
+                    f"{error}). This is a fault in GenHub; the worker log has the details.",
+                    where=ours,
+                    metrics=metrics,
+                )

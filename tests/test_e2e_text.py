@@ -1,5 +1,7 @@
 """A prompt through the REST API, a real Celery worker and the WebSocket."""
 
+import time
+
 import pytest
 
 from tests.stack import read_events
@@ -54,8 +56,8 @@ def test_connecting_mid_run_misses_nothing(alice_client, text_worker):
     job = alice_client.generate_text(prompt="Hello", max_new_tokens=1500)
     with alice_client.events(job["id"]) as first:
         wait_for_token(first)
-        with alice_client.events(job["id"]) as late:
-            events = read_events(late)
+    with alice_client.events(job["id"]) as late:
+        events = read_events(late)
     snapshot = events[0]
     assert snapshot["type"] == "snapshot" and snapshot["status"] == "running"
     assert snapshot["text"], "the snapshot holds the text streamed before the connection"
@@ -69,20 +71,22 @@ def test_cancel_stops_a_running_job_within_a_token(alice_client, text_worker):
     with alice_client.events(job["id"]) as socket:
         before = wait_for_token(socket)
         response = alice_client.http.post(f"/jobs/{job['id']}/cancel")
+        asked = time.monotonic()
         assert response.status_code == 202
         after = read_events(socket, timeout=10)
+        stopped_within = time.monotonic() - asked
     events = before + after
     assert events[-1]["type"] == "cancelled"
     final = alice_client.job(job["id"])
     assert final["status"] == "cancelled"
     assert final["cancel_requested"] is True
     # What was generated is kept, and is exactly what was streamed.
-    streamed = "".join(e.get("text", "") for e in events if e["type"] == "token")
-    assert final["result"]["text"] == streamed
+    tokens = "".join(e["text"] for e in events if e["type"] == "token")
+    assert final["result"]["text"] == events[0]["text"] + tokens
     assert final["result"]["finish_reason"] == "cancelled"
     assert final["result"]["usage"]["completion_tokens"] < 4096
-    took = final["finished_at"]
-    assert took is not None
+    # 4096 tokens take seconds on this model; a stop at the next token takes milliseconds.
+    assert stopped_within < 1.0
 
 
 def test_a_cancelled_queued_job_never_runs(alice_client, text_worker):

@@ -68,3 +68,9 @@ def test_text_that_might_begin_a_stop_string_is_held_back(tokenizer):
 def test_the_earliest_of_several_stop_strings_wins(tokenizer):
     _, streamer = stream(tokenizer, "one two three four", stop=["four", "two"])
     assert streamer.text == "one "
+
+
+def test_nul_characters_are_dropped_from_text_and_deltas(tokenizer):
+    # A random model can emit the byte 0; PostgreSQL cannot store it.
+    deltas, streamer = stream(tokenizer, "a\x00b")
+    assert streamer.text == "ab" == "".join(deltas)

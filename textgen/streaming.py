@@ -38,13 +38,13 @@ class TextDeltaStreamer(BaseStreamer):
         if self.stopped_at_stop_string:
             return
         self.ids.extend(int(i) for i in value.reshape(-1).tolist())
-        self.text += self._decode_new(final=False)
+        self.text += _printable(self._decode_new(final=False))
         self._apply_stop_strings()
         self._send(final=False)
 
     def end(self) -> None:
         if not self.stopped_at_stop_string:
-            self.text += self._decode_new(final=True)
+            self.text += _printable(self._decode_new(final=True))
             self._apply_stop_strings()
         self._send(final=True)
 
@@ -87,3 +87,8 @@ class TextDeltaStreamer(BaseStreamer):
             if any(s.startswith(tail) and s != tail for s in self.stop):
                 return size
         return 0
+
+
+def _printable(text: str) -> str:
+    # NUL is never meant as text, and PostgreSQL cannot store it in JSON or text.
+    return text.replace("\x00", "")
