@@ -272,3 +272,23 @@ def recover_stale_jobs() -> int:
                 continue
         recovered += 1
     return recovered
+
+
+def resend_waiting_jobs() -> int:
+    """Send again the ids of jobs that have waited in the queue for a long time.
+
+    The broker can lose messages (a Redis restarted without persistence); the
+    database still says `queued`, so nothing the user submitted is lost, but
+    nothing would run it. A second message for a job still in the queue is
+    harmless: whichever arrives first claims it, the other finds it running.
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.GENHUB_JOB_RESEND_SECONDS)
+    resent = 0
+    for job in Job.objects.filter(status=JobStatus.QUEUED, enqueued_at__lt=cutoff):
+        touched = Job.objects.filter(
+            pk=job.pk, status=JobStatus.QUEUED, enqueued_at=job.enqueued_at
+        ).update(enqueued_at=timezone.now())
+        if touched:
+            enqueue(job)
+            resent += 1
+    return resent

@@ -141,6 +141,9 @@ GENHUB_JOB_MAX_ATTEMPTS = env.int("GENHUB_JOB_MAX_ATTEMPTS", default=2)
 GENHUB_JOB_HEARTBEAT_SECONDS = env.float("GENHUB_JOB_HEARTBEAT_SECONDS", default=5.0)
 GENHUB_JOB_STALE_SECONDS = env.float("GENHUB_JOB_STALE_SECONDS", default=30.0)
 GENHUB_SWEEP_SECONDS = env.float("GENHUB_SWEEP_SECONDS", default=10.0)
+# A job still queued after this long is sent to the broker again, in case the
+# broker lost its message (see jobs.resend_waiting_jobs).
+GENHUB_JOB_RESEND_SECONDS = env.float("GENHUB_JOB_RESEND_SECONDS", default=900.0)
 # Tokens that arrive within this window go out as one event.
 GENHUB_TOKEN_COALESCE_MS = env.float("GENHUB_TOKEN_COALESCE_MS", default=30.0)
 GENHUB_MAX_PROMPT_CHARS = env.int("GENHUB_MAX_PROMPT_CHARS", default=32000)

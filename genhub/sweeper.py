@@ -1,4 +1,5 @@
-"""A worker bootstep that looks for jobs whose worker died, every few seconds.
+"""A worker bootstep that looks for jobs whose worker died, and for queued jobs
+whose message the broker may have lost, every few seconds.
 
 Every worker runs it; the conditional updates in `recover_stale_jobs` make a
 second sweeper a no-op. It runs in the worker's main process, which survives
@@ -16,15 +17,18 @@ log = logging.getLogger(__name__)
 
 
 def sweep() -> None:
-    from genhub.jobs import recover_stale_jobs
+    from genhub.jobs import recover_stale_jobs, resend_waiting_jobs
 
     close_old_connections()
     try:
         recovered = recover_stale_jobs()
         if recovered:
             log.warning("recovered %d job(s) whose worker stopped", recovered)
+        resent = resend_waiting_jobs()
+        if resent:
+            log.warning("sent %d long-waiting job(s) to the queue again", resent)
     except Exception:
-        log.exception("stale job sweep failed")
+        log.exception("job sweep failed")
 
 
 class StaleJobSweeper(bootsteps.StartStopStep):

@@ -81,3 +81,18 @@ def test_a_job_with_a_fresh_heartbeat_is_left_alone(job):
     claim_job(str(job.id), "a/1")
     assert recover_stale_jobs() == 0
     assert Job.objects.get(pk=job.pk).status == "running"
+
+
+def test_a_long_waiting_job_is_sent_again_in_case_the_broker_lost_it(job, settings):
+    from genhub import redis as genhub_redis
+    from genhub.jobs import resend_waiting_jobs
+
+    broker = genhub_redis.client()
+    broker.delete("text")  # Redis restarted without persistence: the message is gone
+    assert resend_waiting_jobs() == 0  # not waiting long enough yet
+    Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))
+    assert resend_waiting_jobs() == 1
+    assert broker.llen("text") == 1
+    assert job.id.hex in broker.lindex("text", 0).replace("-", "")
+    assert resend_waiting_jobs() == 0  # and not again at the next sweep
+    broker.delete("text")
