@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
+from genhub.auth import caller
 from genhub.jobs import cancel_job
 from genhub.models import Job, JobStatus
 from genhub.schemas import ErrorOut, JobOut, JobPage, job_out
@@ -22,7 +23,7 @@ class JobFilters(Schema):
 
 
 def _visible_jobs(request: HttpRequest) -> Any:
-    return Job.objects.visible_to(request.auth).select_related("model")
+    return Job.objects.visible_to(caller(request)).select_related("model")
 
 
 @router.get("", response=JobPage, url_name="job_list")

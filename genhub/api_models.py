@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
+from genhub.auth import caller
 from genhub.models import AIModel
 from genhub.schemas import ModelOut, model_out
 
@@ -16,5 +17,5 @@ def list_models(request: HttpRequest, modality: str | None = None) -> list[dict[
     models = AIModel.objects.enabled()
     if modality:
         models = models.filter(modality=modality)
-    staff = bool(getattr(request.auth, "is_staff", False))
+    staff = bool(getattr(caller(request), "is_staff", False))
     return [model_out(m, show_source=staff) for m in models]

@@ -24,3 +24,8 @@ def user_for_bearer_header(value: str) -> Any:
 
 
 API_AUTH = [ApiKeyAuth(), django_auth]
+
+
+def caller(request: HttpRequest) -> Any:
+    """The user ninja authenticated for this request (by key or session)."""
+    return request.auth  # type: ignore[attr-defined]

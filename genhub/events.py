@@ -72,7 +72,10 @@ async def read_live_state(job_id: object) -> dict[str, Any]:
     """The last seq and what the events so far add up to (text, step, preview)."""
     seq_key, text_key, state_key = _keys(job_id)
     async with genhub_redis.async_client().pipeline(transaction=True) as pipe:
-        seq, text, state = await pipe.get(seq_key).get(text_key).hgetall(state_key).execute()
+        pipe.get(seq_key)
+        pipe.get(text_key)
+        pipe.hgetall(state_key)
+        seq, text, state = await pipe.execute()
     return {"seq": int(seq or 0), "text": text or "", "state": state or {}}
 
 

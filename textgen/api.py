@@ -5,6 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
+from genhub.auth import caller
 from genhub.jobs import submit_job
 from genhub.schemas import ErrorOut, JobOut, job_out
 from textgen.params import TextParams
@@ -23,5 +24,5 @@ def create_generation(
     request: HttpRequest, body: TextGenerationRequest
 ) -> tuple[int, dict[str, Any]]:
     params = body.model_dump(exclude={"model"}, exclude_unset=True)
-    job = submit_job(request.auth, "text", body.model, params)
+    job = submit_job(caller(request), "text", body.model, params)
     return 202, job_out(job, request)

@@ -53,7 +53,7 @@ def load(aimodel: AIModel, device: str) -> tuple[Any, Any]:
             f"Model '{aimodel.name}' could not be loaded from {aimodel.source_type} "
             f"'{aimodel.source}': {error}. Check the model's source in the admin."
         ) from error
-    model.to(device).eval()
+    model.to(device).eval()  # type: ignore[arg-type]  # transformers types .to narrowly
     return model, tokenizer
 
 
@@ -71,7 +71,8 @@ class _StopWhen(StoppingCriteria):
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
         stop = self.should_stop()
-        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+        flags = torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+        return flags  # type: ignore[return-value]  # a bool tensor is what generate() checks
 
 
 def encode(tokenizer: Any, params: TextParams) -> dict[str, torch.Tensor]:

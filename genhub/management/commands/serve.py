@@ -136,7 +136,7 @@ class Command(BaseCommand):
         while not stopping:
             for child in children:
                 if child.poll() is not None and not stopping:
-                    raise CommandError(f"{child.args[2]} exited with {child.returncode}.")
+                    raise CommandError(f"{child.args!r} exited with {child.returncode}.")
             time.sleep(0.2)
         self.stdout.write("\nStopping GenHub...")
 
