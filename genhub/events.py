@@ -11,15 +11,20 @@ what a reconnecting client recovers from.
 """
 
 import asyncio
+import logging
 import os
+import queue
 import threading
-from collections.abc import Coroutine
+import time
+from dataclasses import dataclass
 from typing import Any
 
 from channels.layers import get_channel_layer
 
 from genhub import redis as genhub_redis
 from genhub.models import Job
+
+log = logging.getLogger(__name__)
 
 LIVE_TTL_SECONDS = 24 * 3600
 EVENT_MESSAGE_TYPE = "job.event"  # handled by JobConsumer.job_event
@@ -39,33 +44,27 @@ def publish(
     reset_text: bool = False,
     state: dict[str, Any] | None = None,
     **payload: Any,
-) -> dict[str, Any]:
-    """Record one event in the job's live state and send it to the job's group."""
-    seq_key, text_key, state_key = _keys(job.id)
+) -> None:
+    """Queue one event for the job: it is numbered, recorded in the live state and
+    sent to the job's group by this process's sender thread, in order.
+
+    Generation never waits on Redis: a runner's call returns at once.
+    """
     status = status or job.status
-    live = {"status": status, "progress": job.progress, **(state or {})}
-    pipe = genhub_redis.client().pipeline(transaction=True)
-    pipe.incr(seq_key)
-    if reset_text:
-        pipe.delete(text_key)
-    if text:
-        pipe.append(text_key, text)
-    pipe.hset(state_key, mapping={k: _to_redis(v) for k, v in live.items()})
-    for key in (seq_key, text_key, state_key):
-        pipe.expire(key, LIVE_TTL_SECONDS)
-    seq = pipe.execute()[0]
-    event = {"job": str(job.id), "seq": seq, "type": type, "status": status}
+    event: dict[str, Any] = {"job": str(job.id), "type": type, "status": status}
     event["progress"] = job.progress
     if text:
         event["text"] = text
     event.update(state or {})
     event.update(payload)
-    _sender().send(job.group_name, {"type": EVENT_MESSAGE_TYPE, "event": event})
-    return event
+    live = {"status": status, "progress": job.progress, **(state or {})}
+    _sender().put(_Outgoing(job.id, job.group_name, event, live, text, reset_text))
 
 
-def _to_redis(value: Any) -> str:
-    return "" if value is None else str(value)
+def drain(timeout: float = 10.0) -> bool:
+    """Wait until every event queued in this process has been sent. A worker
+    calls this before it reports a job done, so that nothing is left behind."""
+    return _sender().drain(timeout)
 
 
 async def read_live_state(job_id: object) -> dict[str, Any]:
@@ -79,36 +78,83 @@ async def read_live_state(job_id: object) -> dict[str, Any]:
     return {"seq": int(seq or 0), "text": text or "", "state": state or {}}
 
 
-class _LayerSender:
-    """Sends channel-layer messages from sync code through one long-lived loop.
+@dataclass
+class _Outgoing:
+    job_id: object
+    group: str
+    event: dict[str, Any]
+    live: dict[str, Any]
+    text: str
+    reset_text: bool
 
-    async_to_sync would make a fresh event loop, and with it a fresh Redis
-    connection, for every token; one loop in a daemon thread keeps the pool.
+
+def _record(item: _Outgoing) -> int:
+    """Take the next seq and update the live state, in one Redis transaction."""
+    seq_key, text_key, state_key = _keys(item.job_id)
+    pipe = genhub_redis.client().pipeline(transaction=True)
+    pipe.incr(seq_key)
+    if item.reset_text:
+        pipe.delete(text_key)
+    if item.text:
+        pipe.append(text_key, item.text)
+    pipe.hset(state_key, mapping={k: "" if v is None else str(v) for k, v in item.live.items()})
+    for key in (seq_key, text_key, state_key):
+        pipe.expire(key, LIVE_TTL_SECONDS)
+    return int(pipe.execute()[0])
+
+
+class _EventSender:
+    """One thread per process that records and sends events in the order queued.
+
+    It keeps one event loop for the channel layer: async_to_sync would make a
+    fresh loop, and with it a fresh Redis connection, for every event.
     """
 
     def __init__(self) -> None:
+        self.queue: queue.Queue[_Outgoing] = queue.Queue()
         self.loop = asyncio.new_event_loop()
         self.layer = get_channel_layer()
-        threading.Thread(target=self.loop.run_forever, daemon=True, name="layer-sender").start()
+        threading.Thread(target=self._run, daemon=True, name="event-sender").start()
 
-    def send(self, group: str, message: dict[str, Any]) -> None:
-        self._run(self.layer.group_send(group, message))
+    def put(self, item: _Outgoing) -> None:
+        self.queue.put(item)
 
-    def _run(self, coro: Coroutine[Any, Any, None]) -> None:
-        asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=10)
+    def drain(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks:
+            if time.monotonic() > deadline:
+                log.warning("%d job event(s) still unsent", self.queue.unfinished_tasks)
+                return False
+            time.sleep(0.002)
+        return True
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        while True:
+            item = self.queue.get()
+            try:
+                item.event["seq"] = _record(item)
+                message = {"type": EVENT_MESSAGE_TYPE, "event": item.event}
+                self.loop.run_until_complete(self.layer.group_send(item.group, message))
+            except Exception:
+                # A lost event is recoverable (the snapshot has the state); a
+                # crashed sender would silence every later job of this process.
+                log.exception("could not send %s event of job %s", item.event["type"], item.job_id)
+            finally:
+                self.queue.task_done()
 
 
-_sender_instance: _LayerSender | None = None
+_sender_instance: _EventSender | None = None
 _sender_pid: int | None = None
 _sender_lock = threading.Lock()
 
 
-def _sender() -> _LayerSender:
-    # A forked worker child must not reuse its parent's loop thread (threads do
-    # not survive fork), so the sender is made anew per process.
+def _sender() -> _EventSender:
+    # A forked worker child must not reuse its parent's sender (threads do not
+    # survive fork), so each process makes its own.
     global _sender_instance, _sender_pid
     with _sender_lock:
         if _sender_instance is None or _sender_pid != os.getpid():
-            _sender_instance = _LayerSender()
+            _sender_instance = _EventSender()
             _sender_pid = os.getpid()
         return _sender_instance

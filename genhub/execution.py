@@ -6,11 +6,13 @@ import logging
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db.models import Q
 from django.utils.module_loading import import_string
 
-from genhub import jobs, modalities
+from genhub import events, jobs, modalities
 from genhub.errors import JobCancelled, JobError
 from genhub.heartbeat import Heartbeat
+from genhub.models import Job
 from genhub.progress import JobProgress
 
 log = logging.getLogger(__name__)
@@ -23,21 +25,28 @@ def execute_job(job_id: str, worker: str) -> None:
         return
     progress = JobProgress(job)
     progress.started()
-    metrics = progress.metrics
     if job.enqueued_at and job.started_at:
-        metrics["queue_seconds"] = (job.started_at - job.enqueued_at).total_seconds()
+        progress.metrics["queue_seconds"] = (job.started_at - job.enqueued_at).total_seconds()
     ours = jobs.still_ours(job)
-    with Heartbeat(progress):
+    try:
+        _run_and_record(job, progress, ours)
+    finally:
+        events.drain()  # the outcome's event leaves before the task reports done
+
+
+def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:
+    metrics = progress.metrics
+    with Heartbeat(progress), progress.watch_for_cancel():
         try:
             modality = modalities.get(job.modality)
             params = modality.params_schema.model_validate(job.params)
             run = import_string(modality.runner)
             result = run(job, params, progress)
         except JobCancelled as stop:
-            progress.flush()
+            progress.settle()
             jobs.stop_cancelled_job(job, stop.partial_result, metrics)
         except SoftTimeLimitExceeded:
-            progress.flush()
+            progress.settle()
             jobs.fail_job(
                 job,
                 f"The job ran past the worker's time limit of {settings.GENHUB_JOB_SOFT_TIME_LIMIT} s. "
@@ -47,11 +56,11 @@ def execute_job(job_id: str, worker: str) -> None:
                 metrics=metrics,
             )
         except JobError as error:
-            progress.flush()
+            progress.settle()
             jobs.fail_job(job, str(error), where=ours, metrics=metrics)
         except Exception as error:
             log.exception("job %s failed", job.id)
-            progress.flush()
+            progress.settle()
             jobs.fail_job(
                 job,
                 f"The worker hit an unexpected error ({type(error).__name__}: {error}). "
@@ -61,7 +70,7 @@ def execute_job(job_id: str, worker: str) -> None:
                 metrics=metrics,
             )
         else:
-            progress.flush()
+            progress.settle()
             try:
                 jobs.succeed_job(job, result, metrics)
             except Exception as error:

@@ -19,8 +19,10 @@ class JobProgress:
         self._last_flush = 0.0
         self._window = settings.GENHUB_TOKEN_COALESCE_MS / 1000
         self._cancelled = threading.Event()
+        self._started = time.monotonic()
 
     def started(self) -> None:
+        self._started = time.monotonic()
         events.publish(
             self.job,
             "started",
@@ -33,6 +35,8 @@ class JobProgress:
         """New generated text. The first piece goes out at once; pieces that
         arrive within the coalescing window after a send wait for the next one."""
         self.job.progress = done / total if total else 0.0
+        if "first_text_seconds" not in self.metrics:  # claim to first text, model load included
+            self.metrics["first_text_seconds"] = round(time.monotonic() - self._started, 4)
         self._pending_text += delta
         if time.monotonic() - self._last_flush >= self._window:
             self.flush()
@@ -43,6 +47,13 @@ class JobProgress:
             events.publish(self.job, "token", text=text)
             self._last_flush = time.monotonic()
 
+    def settle(self) -> None:
+        """Send what is pending and wait until it is recorded, before the job's
+        row says it ended: a snapshot that reads a terminal row then holds all
+        the text that was streamed."""
+        self.flush()
+        events.drain()
+
     def step(self, step: int, total: int, preview: str | None = None) -> None:
         """One denoising step or block of audio frames done."""
         self.job.progress = step / total if total else 0.0
@@ -52,9 +63,12 @@ class JobProgress:
 
     @property
     def cancel_requested(self) -> bool:
-        if not self._cancelled.is_set() and cancel_flags.is_raised(self.job.pk):
-            self._cancelled.set()
+        """Cheap enough to ask before every token: a local flag that the cancel
+        watch and the heartbeat set (see genhub/cancel_flags.py)."""
         return self._cancelled.is_set()
+
+    def watch_for_cancel(self) -> cancel_flags.CancelWatch:
+        return cancel_flags.CancelWatch(self.job.pk, self._cancelled)
 
     def mark_cancel_requested(self) -> None:
         """Called by the heartbeat when the database says cancel."""

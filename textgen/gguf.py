@@ -41,11 +41,13 @@ def converted_gguf_dir(gguf_path: str) -> Path:
     try:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
+        staging.chmod(0o755)  # mkdtemp makes it private; workers may run as another user
         staging.rename(target)
     except OSError:
-        shutil.rmtree(staging, ignore_errors=True)
         if not (target / "config.json").exists():  # another process may have won the race
             raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
