@@ -56,17 +56,10 @@ def prepare(device: str | None = None) -> BenchEnvironment:
 
 
 def _private_redis() -> str:
-    # Importing tests.environment starts a Redis on a free port and stops it at
-    # exit, which is what a benchmark wants. It also points settings at test
-    # values (a throwaway model folder, CPU only, a heartbeat every 0.5 s, a
-    # sweep every second) that would skew the figures: keep the Redis and put
-    # every other variable back as it was.
-    before = dict(os.environ)
-    from tests import environment
+    from tests.services import start_redis  # stopped again at exit
 
-    os.environ.clear()
-    os.environ.update(before)
-    return environment.REDIS_URL
+    _, url = start_redis()
+    return url
 
 
 def bench_user() -> tuple[Any, str]:

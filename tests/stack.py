@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 from websockets.sync.client import connect
 
-from tests.environment import free_port
+from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -9,22 +9,15 @@ from textgen.streaming import TextDeltaStreamer
 
 @pytest.fixture(scope="module")
 def tokenizer():
+    from django.conf import settings
     from transformers import AutoTokenizer
 
-    from tests.environment import MODEL_DIR
     from textgen.tiny import build_tiny_text_model
 
-    path = build_tiny_text_model_once(MODEL_DIR, build_tiny_text_model)
-    return AutoTokenizer.from_pretrained(path)
-
-
-def build_tiny_text_model_once(model_dir, build):
-    from pathlib import Path
-
-    target = Path(model_dir) / "tiny" / "text"
+    target = settings.GENHUB_MODEL_DIR / "tiny" / "text"
     if not (target / "config.json").exists():
-        build(target)
-    return target
+        build_tiny_text_model(target)
+    return AutoTokenizer.from_pretrained(target)
 
 
 def stream(tokenizer, text, stop=()):
