@@ -3,6 +3,7 @@ heartbeat, and record the outcome. Every way out ends the job in a terminal
 state with a sentence a person can act on."""
 
 import logging
+from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -35,50 +36,52 @@ def execute_job(job_id: str, worker: str) -> None:
 
 
 def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:
-    metrics = progress.metrics
     with Heartbeat(progress), progress.watch_for_cancel():
-        try:
-            modality = modalities.get(job.modality)
-            params = modality.params_schema.model_validate(job.params)
-            run = import_string(modality.runner)
-            result = run(job, params, progress)
-        except JobCancelled as stop:
-            progress.settle()
-            jobs.stop_cancelled_job(job, stop.partial_result, metrics)
-        except SoftTimeLimitExceeded:
-            progress.settle()
-            jobs.fail_job(
-                job,
-                f"The job ran past the worker's time limit of {settings.GENHUB_JOB_SOFT_TIME_LIMIT} s. "
-                "Ask for less (fewer tokens, a smaller image, a shorter clip), or ask an admin "
-                "to raise GENHUB_JOB_SOFT_TIME_LIMIT.",
-                where=ours,
-                metrics=metrics,
-            )
-        except JobError as error:
-            progress.settle()
-            jobs.fail_job(job, str(error), where=ours, metrics=metrics)
-        except Exception as error:
-            log.exception("job %s failed", job.id)
-            progress.settle()
-            jobs.fail_job(
-                job,
-                f"The worker hit an unexpected error ({type(error).__name__}: {error}). "
-                "This is a fault in GenHub or the model, not in your request; the worker "
-                "log has the details.",
-                where=ours,
-                metrics=metrics,
-            )
-        else:
-            progress.settle()
+        outcome, detail = _run(job, progress)
+        # Every event the run queued is recorded before the row says it ended.
+        progress.settle()
+        metrics = progress.metrics
+        if outcome == "succeeded":
             try:
-                jobs.succeed_job(job, result, metrics)
+                jobs.succeed_job(job, detail, metrics)
+                return
             except Exception as error:
                 log.exception("job %s: the result could not be saved", job.id)
-                jobs.fail_job(
-                    job,
-                    f"The job finished but its result could not be saved ({type(error).__name__}: "
-                    f"{error}). This is a fault in GenHub; the worker log has the details.",
-                    where=ours,
-                    metrics=metrics,
+                outcome, detail = (
+                    "failed",
+                    (
+                        f"The job finished but its result could not be saved ({type(error).__name__}: "
+                        f"{error}). This is a fault in GenHub; the worker log has the details."
+                    ),
                 )
+        if outcome == "cancelled":
+            jobs.stop_cancelled_job(job, detail, metrics)
+        elif outcome == "failed":
+            jobs.fail_job(job, detail, where=ours, metrics=metrics)
+
+
+def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
+    """Run the modality's runner: ("succeeded", result), ("cancelled", partial
+    result) or ("failed", a sentence for the job's owner)."""
+    try:
+        modality = modalities.get(job.modality)
+        params = modality.params_schema.model_validate(job.params)
+        run = import_string(modality.runner)
+        return "succeeded", run(job, params, progress)
+    except JobCancelled as stop:
+        return "cancelled", stop.partial_result
+    except SoftTimeLimitExceeded:
+        return "failed", (
+            f"The job ran past the worker's time limit of {settings.GENHUB_JOB_SOFT_TIME_LIMIT} s. "
+            "Ask for less (fewer tokens, a smaller image, a shorter clip), or ask an admin "
+            "to raise GENHUB_JOB_SOFT_TIME_LIMIT."
+        )
+    except JobError as error:
+        return "failed", str(error)
+    except Exception as error:
+        log.exception("job %s failed", job.id)
+        return "failed", (
+            f"The worker hit an unexpected error ({type(error).__name__}: {error}). "
+            "This is a fault in GenHub or the model, not in your request; the worker "
+            "log has the details."
+        )
