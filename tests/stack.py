@@ -106,6 +106,8 @@ class WebServer(Process):
             "127.0.0.1",
             "--port",
             str(self.port),
+            "--ws-per-message-deflate",  # as `make run` serves it
+            "false",
             "--log-level",
             "warning",
         ]

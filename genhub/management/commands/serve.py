@@ -40,34 +40,13 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=0)
             self.stdout.write("Database ready.")
             call_command("bootstrap_models", tiny=tiny)
-            children.append(
-                self._spawn(
-                    "uvicorn",
-                    "genhub.asgi:application",
-                    "--host",
-                    host,
-                    "--port",
-                    str(port),
-                )
+            # Events are small JSON; compressing each one costs more CPU than it saves.
+            web = "uvicorn genhub.asgi:application --ws-per-message-deflate false"
+            children.append(self._spawn(*web.split(), "--host", host, "--port", str(port)))
+            worker = (
+                "celery -A genhub worker -c 1 -P prefork -l INFO --without-gossip --without-mingle"
             )
-            children.append(
-                self._spawn(
-                    "celery",
-                    "-A",
-                    "genhub",
-                    "worker",
-                    "-Q",
-                    queues,
-                    "-c",
-                    "1",
-                    "-P",
-                    "prefork",
-                    "-l",
-                    "INFO",
-                    "--without-gossip",
-                    "--without-mingle",
-                )
-            )
+            children.append(self._spawn(*worker.split(), "-Q", queues))
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nGenHub is running at http://{host}:{port}/  (API docs: /api/v1/docs)\n"
