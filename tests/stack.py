@@ -177,3 +177,11 @@ def read_events(socket: Any, timeout: float = 60) -> list[dict[str, Any]]:
             events.append(json.loads(socket.recv(timeout=remaining)))
     except ConnectionClosed:
         return events
+
+
+def read_until_token(socket: Any, timeout: float = 60) -> list[dict[str, Any]]:
+    """Events up to and including the first `token`: the job is generating."""
+    seen: list[dict[str, Any]] = []
+    while not seen or seen[-1]["type"] != "token":
+        seen.append(json.loads(socket.recv(timeout=timeout)))
+    return seen

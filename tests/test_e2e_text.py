@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from tests.stack import read_events
+from tests.stack import read_events, read_until_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,16 +31,6 @@ def test_tokens_stream_to_the_websocket_and_add_up_to_the_result(alice_client, t
     assert final["attempts"] == 1
 
 
-def wait_for_token(socket):
-    """Events up to and including the first token."""
-    import json
-
-    seen = []
-    while not seen or seen[-1]["type"] != "token":
-        seen.append(json.loads(socket.recv(timeout=30)))
-    return seen
-
-
 def test_a_late_connection_gets_the_outcome_in_the_snapshot(alice_client, text_worker):
     job = alice_client.generate_text(prompt="Hello", max_new_tokens=16)
     done = alice_client.wait(job["id"], {"succeeded"})
@@ -55,7 +45,7 @@ def test_a_late_connection_gets_the_outcome_in_the_snapshot(alice_client, text_w
 def test_connecting_mid_run_misses_nothing(alice_client, text_worker):
     job = alice_client.generate_text(prompt="Hello", max_new_tokens=1500)
     with alice_client.events(job["id"]) as first:
-        wait_for_token(first)
+        read_until_token(first)
     with alice_client.events(job["id"]) as late:
         events = read_events(late)
     snapshot = events[0]
@@ -69,7 +59,7 @@ def test_connecting_mid_run_misses_nothing(alice_client, text_worker):
 def test_cancel_stops_a_running_job_within_a_token(alice_client, text_worker):
     job = alice_client.generate_text(prompt="Hello", max_new_tokens=4096)
     with alice_client.events(job["id"]) as socket:
-        before = wait_for_token(socket)
+        before = read_until_token(socket)
         response = alice_client.http.post(f"/jobs/{job['id']}/cancel")
         asked = time.monotonic()
         assert response.status_code == 202
@@ -92,7 +82,7 @@ def test_cancel_stops_a_running_job_within_a_token(alice_client, text_worker):
 def test_a_cancelled_queued_job_never_runs(alice_client, text_worker):
     busy = alice_client.generate_text(prompt="Hello", max_new_tokens=4096)
     with alice_client.events(busy["id"]) as socket:
-        wait_for_token(socket)
+        read_until_token(socket)
         waiting = alice_client.generate_text(prompt="Hello", max_new_tokens=8)
         assert alice_client.job(waiting["id"])["status"] == "queued"
         cancelled = alice_client.http.post(f"/jobs/{waiting['id']}/cancel").json()

@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from tests.stack import read_events
+from tests.stack import read_events, read_until_token
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,18 +20,11 @@ def running_pid(job_id):
     return int(Job.objects.get(pk=job_id).worker.rsplit("/", 1)[1])
 
 
-def until_token(socket):
-    seen = []
-    while not seen or seen[-1]["type"] != "token":
-        seen.append(json.loads(socket.recv(timeout=60)))
-    return seen
-
-
 def test_a_killed_pool_process_gets_its_job_run_again(alice_client, start_worker):
     start_worker("survivor")
     job = alice_client.generate_text(**{**LONG, "max_new_tokens": 1500})
     with alice_client.events(job["id"]) as socket:
-        events = until_token(socket)
+        events = read_until_token(socket)
         os.kill(running_pid(job["id"]), signal.SIGKILL)  # as the OOM killer would
         events += read_events(socket, timeout=90)
 
@@ -50,12 +43,12 @@ def test_a_job_that_kills_its_worker_twice_fails_with_a_reason(alice_client, sta
     start_worker("victim")
     job = alice_client.generate_text(**LONG)
     with alice_client.events(job["id"]) as socket:
-        until_token(socket)
+        read_until_token(socket)
         os.kill(running_pid(job["id"]), signal.SIGKILL)
         # The second attempt starts over; kill that one as well.
         while json.loads(socket.recv(timeout=60))["type"] != "started":
             pass
-        until_token(socket)
+        read_until_token(socket)
         os.kill(running_pid(job["id"]), signal.SIGKILL)
         events = read_events(socket, timeout=60)
     assert events[-1]["type"] == "failed"
@@ -68,7 +61,7 @@ def test_a_job_on_a_machine_that_died_is_taken_over_by_another_worker(alice_clie
     doomed = start_worker("doomed")
     job = alice_client.generate_text(**{**LONG, "max_new_tokens": 1000})
     with alice_client.events(job["id"]) as socket:
-        until_token(socket)
+        read_until_token(socket)
         doomed.kill()  # the whole worker, main process included
     assert alice_client.job(job["id"])["status"] == "running"
     start_worker("rescuer")
