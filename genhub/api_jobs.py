@@ -18,7 +18,7 @@ router = Router(tags=["jobs"])
 class JobFilters(Schema):
     modality: str | None = Field(None, description="text, image or audio")
     status: JobStatus | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(20, ge=1, le=100)
 
 

@@ -46,9 +46,14 @@ class CancelWatch:
         self._thread = threading.Thread(target=self._listen, daemon=True, name="cancel-watch")
 
     def __enter__(self) -> "CancelWatch":
-        self._pubsub.subscribe(_key(self.job_id))
-        if is_raised(self.job_id):  # asked before we listened
-            self.event.set()
+        try:
+            self._pubsub.subscribe(_key(self.job_id))
+            if is_raised(self.job_id):  # asked before we listened
+                self.event.set()
+        except Exception:
+            # Without Redis the job still runs; the heartbeat reads the database flag.
+            log.exception("no cancel watch for job %s", self.job_id)
+            return self
         self._thread.start()
         return self
 

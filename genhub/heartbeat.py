@@ -40,10 +40,14 @@ class Heartbeat:
         job = self.progress.job
         try:
             while not self._stop.wait(settings.GENHUB_JOB_HEARTBEAT_SECONDS):
-                close_old_connections()
                 try:
+                    close_old_connections()
                     rows = Job.objects.filter(still_ours(job), pk=job.pk, status=JobStatus.RUNNING)
-                    rows.update(heartbeat_at=timezone.now(), progress=job.progress)
+                    if not rows.update(heartbeat_at=timezone.now(), progress=job.progress):
+                        # Ended, or the sweep gave the job to another attempt after
+                        # missed beats: stop work on it and stop streaming into it.
+                        self.progress.mark_lost()
+                        return
                     if rows.filter(cancel_requested=True).exists():
                         self.progress.mark_cancel_requested()
                 except Exception:

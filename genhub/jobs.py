@@ -108,13 +108,11 @@ def enqueue(job: Job) -> None:
         run_job.apply_async(args=[str(job.id)], queue=modalities.get(job.modality).queue)
     except Exception as exc:
         log.exception("could not enqueue job %s", job.id)
-        transition(
+        fail_job(
             job,
-            JobStatus.FAILED,
-            expect=[JobStatus.QUEUED],
-            error="The job queue (Redis) could not be reached, so this job was not queued. "
+            "The job queue (Redis) could not be reached, so this job was not queued. "
             "Try again in a moment; if it persists, ask an admin to check Redis.",
-            finished_at=timezone.now(),
+            expect=[JobStatus.QUEUED],
         )
         raise QueueUnavailable(str(exc)) from exc
 
@@ -179,14 +177,19 @@ def fail_job(
 
 
 def stop_cancelled_job(
-    job: Job, partial_result: dict[str, Any] | None, metrics: dict[str, Any]
+    job: Job,
+    partial_result: dict[str, Any] | None,
+    metrics: dict[str, Any],
+    *,
+    where: Q | None = None,
 ) -> Job | None:
-    """The runner noticed the cancel flag and stopped; keep what it made."""
+    """The runner noticed the cancel flag and stopped (or its worker died after
+    the cancel was asked for); keep what it made."""
     stopped = transition(
         job,
         JobStatus.CANCELLED,
         expect=[JobStatus.RUNNING],
-        where=still_ours(job),
+        where=where if where is not None else still_ours(job),
         result=partial_result,
         metrics=metrics,
         finished_at=timezone.now(),
@@ -221,7 +224,11 @@ def cancel_job(job: Job) -> Job:
             if Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
                 cancel_requested=True
             ):
-                cancel_flags.raise_flag(job.pk)
+                try:
+                    cancel_flags.raise_flag(job.pk)
+                except Exception:
+                    # The worker's heartbeat still reads cancel_requested from the row.
+                    log.exception("could not signal cancel of job %s through Redis", job.pk)
                 return Job.objects.select_related("model", "owner").get(pk=job.pk)
         else:
             raise JobConflict(f"The job has already {job.status}; there is nothing to cancel.")
@@ -243,6 +250,10 @@ def recover_stale_jobs() -> int:
     recovered = 0
     for job in stale.select_related("model", "owner"):
         same_beat = Q(heartbeat_at=job.heartbeat_at)
+        if job.cancel_requested:  # its owner asked it to stop; do not run it again
+            if stop_cancelled_job(job, job.result, job.metrics, where=same_beat) is not None:
+                recovered += 1
+            continue
         if job.attempts < settings.GENHUB_JOB_MAX_ATTEMPTS:
             requeued = transition(
                 job,
@@ -258,6 +269,7 @@ def recover_stale_jobs() -> int:
             log.warning("job %s lost its worker (%s); requeued", job.id, job.worker)
             # Clients drop the text of the dead attempt: the next one starts over.
             events.publish(requeued, "requeued", reset_text=True, attempts=requeued.attempts)
+            events.drain()  # recorded before a new attempt can publish `started`
             enqueue(requeued)
         else:
             failed = fail_job(

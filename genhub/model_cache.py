@@ -38,7 +38,21 @@ def get_or_load(
             _entries.move_to_end(key)
             return _entries[key], True
         started = time.monotonic()
-        value = load()
+        try:
+            value = load()
+        except Exception as error:
+            # Room is made after a load (only then is the size known), so a load
+            # can run out of GPU memory beside cached models: drop them, retry once.
+            if type(error).__name__ != "OutOfMemoryError" or not _entries:
+                raise
+            log.warning(
+                "out of memory loading %s; unloading %d cached model(s)", key, len(_entries)
+            )
+            _entries.clear()
+            from genhub.devices import free_cuda_memory
+
+            free_cuda_memory()
+            value = load()
         entry = CachedModel(value, nbytes(value), time.monotonic() - started)
         _make_room(entry.nbytes)
         _entries[key] = entry

@@ -20,6 +20,7 @@ class JobProgress:
         self._window = settings.GENHUB_TOKEN_COALESCE_MS / 1000
         self._cancelled = threading.Event()
         self._started = time.monotonic()
+        self._lost = False
 
     def started(self) -> None:
         self._started = time.monotonic()
@@ -42,7 +43,7 @@ class JobProgress:
             self.flush()
 
     def flush(self) -> None:
-        if self._pending_text:
+        if self._pending_text and not self._lost:
             text, self._pending_text = self._pending_text, ""
             events.publish(self.job, "token", text=text)
             self._last_flush = time.monotonic()
@@ -57,6 +58,8 @@ class JobProgress:
     def step(self, step: int, total: int, preview: str | None = None) -> None:
         """One denoising step or block of audio frames done."""
         self.job.progress = step / total if total else 0.0
+        if self._lost:
+            return
         state = {"step": step, "total": total}
         extra = {"preview": preview} if preview else {}
         events.publish(self.job, "step", state={**state, **extra})
@@ -69,6 +72,11 @@ class JobProgress:
 
     def watch_for_cancel(self) -> cancel_flags.CancelWatch:
         return cancel_flags.CancelWatch(self.job.pk, self._cancelled)
+
+    def mark_lost(self) -> None:
+        """This attempt no longer owns the job: stop generating, publish nothing."""
+        self._lost = True
+        self._cancelled.set()
 
     def mark_cancel_requested(self) -> None:
         """Called by the heartbeat when the database says cancel."""

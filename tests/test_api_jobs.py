@@ -64,6 +64,7 @@ def test_list_rejects_bad_filters(alice_api, db):
     assert alice_api.get("/api/v1/jobs?status=exploded").status_code == 422
     assert alice_api.get("/api/v1/jobs?page=0").status_code == 422
     assert alice_api.get("/api/v1/jobs?page_size=1000").status_code == 422
+    assert alice_api.get("/api/v1/jobs?page=10000000000000000000").status_code == 422
 
 
 def test_cancelling_a_queued_job_ends_it_at_once(alice_api, alice_job):

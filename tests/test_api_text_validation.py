@@ -41,6 +41,8 @@ def _model(tiny_text):
         ({"prompt": "hi", "top_p": 0}, "top_p", "greater than 0"),
         ({"prompt": "hi", "seed": -1}, "seed", "greater than or equal to 0"),
         ({"prompt": "hi", "stop": [""]}, "stop", "1 to 100 characters"),
+        ({"prompt": "a\u0000b"}, "prompt", "NUL character"),
+        ({"prompt": "hi", "stop": ["\u0000"]}, "stop", "NUL character"),
         ({"prompt": "hi", "colour": "blue"}, "colour", "Extra inputs are not permitted"),
         ({"prompt": "hi", "max_new_tokens": "many"}, "max_new_tokens", "valid integer"),
         (

@@ -96,3 +96,12 @@ def test_a_long_waiting_job_is_sent_again_in_case_the_broker_lost_it(job, settin
     assert job.id.hex in broker.lindex("text", 0).replace("-", "")
     assert resend_waiting_jobs() == 0  # and not again at the next sweep
     broker.delete("text")
+
+
+def test_a_cancelled_job_whose_worker_died_ends_cancelled_not_rerun(job):
+    claim_job(str(job.id), "a/1")
+    Job.objects.filter(pk=job.pk).update(cancel_requested=True)
+    _go_stale(job)
+    assert recover_stale_jobs() == 1
+    ended = Job.objects.get(pk=job.pk)
+    assert ended.status == "cancelled" and ended.attempts == 1

@@ -42,6 +42,8 @@ class TextParams(BaseModel):
     def stop_strings_not_empty(cls, stop: list[str]) -> list[str]:
         if any(not s or len(s) > 100 for s in stop):
             raise ValueError("each stop string must be 1 to 100 characters long")
+        if any("\x00" in s for s in stop):
+            raise ValueError("a stop string contains a NUL character (\\u0000)")
         return stop
 
     @model_validator(mode="after")
@@ -62,6 +64,8 @@ class TextParams(BaseModel):
 
 
 def _check_length(text: str) -> None:
+    if "\x00" in text:
+        raise ValueError("the text contains a NUL character (\\u0000)")
     limit = settings.GENHUB_MAX_PROMPT_CHARS
     if not text.strip():
         raise ValueError("the prompt is empty")
