@@ -60,15 +60,6 @@ def get_or_load(
         return entry, False
 
 
-def evict(key: tuple) -> None:
-    with _lock:
-        _entries.pop(key, None)
-
-
-def cached_keys() -> list[tuple]:
-    return list(_entries)
-
-
 def _make_room(incoming: int) -> None:
     budget = budget_bytes()
     evicted = False
