@@ -5,9 +5,11 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
+from genhub.artifacts import links
 from genhub.jobs import JobConflict, cancel_job
-from genhub.models import AIModel, ApiKey, Job
+from genhub.models import AIModel, ApiKey, Artifact, Job
 
 
 @admin.register(AIModel)
@@ -28,8 +30,31 @@ class AIModelAdmin(admin.ModelAdmin):
     readonly_fields = ["created_at", "updated_at"]
 
 
+class ArtifactInline(admin.TabularInline):
+    model = Artifact
+    extra = 0
+    can_delete = False
+    fields = ("preview", "role", "index", "mime_type", "width", "height", "seed", "bytes")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="file")
+    def preview(self, artifact: Artifact) -> str:
+        found = links(artifact)
+        if found["thumbnail_url"]:
+            return format_html(
+                '<a href="{}"><img src="{}" alt="" style="max-height:64px"></a>',
+                found["url"],
+                found["thumbnail_url"],
+            )
+        return format_html('<a href="{}">open</a>', found["url"])
+
+
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
+    inlines = [ArtifactInline]
     list_display = [
         "id",
         "short_prompt",

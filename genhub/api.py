@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from ninja.errors import HttpError
 
 from genhub import modalities
+from genhub.api_artifacts import router as artifacts_router
 from genhub.api_jobs import router as jobs_router
 from genhub.api_models import router as models_router
 from genhub.auth import API_AUTH
@@ -72,5 +73,6 @@ def queue_unavailable(request: HttpRequest, exc: QueueUnavailable) -> HttpRespon
 
 api.add_router("/jobs", jobs_router)
 api.add_router("/models", models_router)
+api.add_router("/artifacts", artifacts_router)
 for modality in modalities.all_modalities():
     api.add_router(modality.api_prefix, import_string(modality.router))

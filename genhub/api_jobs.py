@@ -23,7 +23,11 @@ class JobFilters(Schema):
 
 
 def _visible_jobs(request: HttpRequest) -> Any:
-    return Job.objects.visible_to(caller(request)).select_related("model")
+    return (
+        Job.objects.visible_to(caller(request))
+        .select_related("model")
+        .prefetch_related("artifacts")
+    )
 
 
 @router.get("", response=JobPage, url_name="job_list")

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
-from genhub import events, jobs, modalities
+from genhub import artifacts, events, jobs, modalities
 from genhub.errors import JobCancelled, JobError
 from genhub.heartbeat import Heartbeat
 from genhub.models import Job
@@ -24,6 +24,8 @@ def execute_job(job_id: str, worker: str) -> None:
     if job is None:
         log.info("job %s is not queued (duplicate delivery or cancelled); skipped", job_id)
         return
+    if job.attempts > 1:
+        artifacts.discard_outputs(job)
     progress = JobProgress(job)
     progress.started()
     if job.enqueued_at and job.started_at:

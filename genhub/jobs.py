@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from genhub import cancel_flags, events, modalities
+from genhub import artifacts, cancel_flags, events, modalities
 from genhub.errors import InvalidInput
 from genhub.models import AIModel, Job, JobStatus
 from genhub.models.job import ALLOWED_TRANSITIONS
@@ -87,16 +87,28 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
     schema = modalities.get(modality).params_schema
     # Request params override the model's defaults; the result is validated again
     # so a default can never smuggle in an out-of-bounds value.
-    validated = schema.model_validate({**model.default_params, **params})
-    job = Job.objects.create(
-        owner=owner,
-        modality=modality,
-        model=model,
-        prompt=validated.display_prompt(),  # type: ignore[attr-defined]
-        params=validated.model_dump(mode="json"),
-        enqueued_at=timezone.now(),
+    validated = schema.model_validate(
+        {**model.default_params, **params}, context={"owner": owner, "limits": model.options}
     )
-    transaction.on_commit(lambda: enqueue(job))
+    stored = validated.model_dump(mode="json")
+    uploads = validated.uploads() if hasattr(validated, "uploads") else {}
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=owner,
+            modality=modality,
+            model=model,
+            prompt=validated.display_prompt(),  # type: ignore[attr-defined]
+            params=stored,
+            enqueued_at=timezone.now(),
+        )
+        if uploads:
+            # Files sent with the request are kept with the job, and its params
+            # name them instead of carrying megabytes of base64.
+            for field, upload in uploads.items():
+                stored[field] = f"artifact:{artifacts.store_input(job, field, upload).pk}"
+            job.params = stored
+            job.save(update_fields=["params"])
+        transaction.on_commit(lambda: enqueue(job))
     return job
 
 

@@ -7,13 +7,32 @@ from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Schema
 
-from genhub.models import AIModel, Job
+from genhub.artifacts import links as artifact_links
+from genhub.models import AIModel, Artifact, Job
 
 
 class JobLinks(Schema):
     self: str
     cancel: str
     events: str
+
+
+class ArtifactOut(Schema):
+    id: str
+    role: str  # "output", or "input" for a file that came with the request
+    field: str
+    index: int
+    mime_type: str
+    url: str
+    thumbnail_url: str | None
+    bytes: int
+    width: int | None
+    height: int | None
+    duration_seconds: float | None
+    sample_rate: int | None
+    channels: int | None
+    seed: int | None
+    record: dict[str, Any]
 
 
 class JobOut(Schema):
@@ -32,6 +51,7 @@ class JobOut(Schema):
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    artifacts: list[ArtifactOut]
     links: JobLinks
 
 
@@ -84,7 +104,32 @@ def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
+        "artifacts": [artifact_out(a, request) for a in job.artifacts.all()],
         "links": job_links(job, request),
+    }
+
+
+def artifact_out(artifact: Artifact, request: HttpRequest | None = None) -> dict[str, Any]:
+    def absolute(path: str | None) -> str | None:
+        return request.build_absolute_uri(path) if request and path else path
+
+    links = artifact_links(artifact)
+    return {
+        "id": str(artifact.id),
+        "role": artifact.role,
+        "field": artifact.field,
+        "index": artifact.index,
+        "mime_type": artifact.mime_type,
+        "url": absolute(links["url"]),
+        "thumbnail_url": absolute(links["thumbnail_url"]),
+        "bytes": artifact.bytes,
+        "width": artifact.width,
+        "height": artifact.height,
+        "duration_seconds": artifact.duration_seconds,
+        "sample_rate": artifact.sample_rate,
+        "channels": artifact.channels,
+        "seed": artifact.seed,
+        "record": artifact.record,
     }
 
 

@@ -174,6 +174,18 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Celery's default 4 s to report ready would kill them on a slow disk.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 
+# --- Images and uploads -------------------------------------------------------
+# Pixels per generated image (width × height); 1536×1536 by default, above SDXL's
+# native 1024×1024. A model's options can lower it with max_width / max_height.
+GENHUB_IMAGE_MAX_PIXELS = env.int("GENHUB_IMAGE_MAX_PIXELS", default=1536 * 1536)
+# An init image may be larger than what is generated (it is resized), not huge.
+GENHUB_IMAGE_MAX_INPUT_PIXELS = env.int("GENHUB_IMAGE_MAX_INPUT_PIXELS", default=4096 * 4096)
+# A live preview every this many denoising steps (a small JPEG decoded from the latents).
+GENHUB_IMAGE_PREVIEW_EVERY = env.int("GENHUB_IMAGE_PREVIEW_EVERY", default=5)
+GENHUB_MAX_UPLOAD_BYTES = env.int("GENHUB_MAX_UPLOAD_BYTES", default=20 * 2**20)
+# A JSON body carries a file as base64 (4/3 of its size); leave room for it.
+DATA_UPLOAD_MAX_MEMORY_SIZE = GENHUB_MAX_UPLOAD_BYTES * 4 // 3 + 2**20
+
 # --- Models -----------------------------------------------------------------
 GENHUB_DEVICE = env.str("GENHUB_DEVICE", default="auto")  # auto | cpu | cuda
 GENHUB_MODEL_DIR = Path(env.str("GENHUB_MODEL_DIR", default=str(VAR_DIR / "models")))

@@ -47,3 +47,15 @@ def test_adding_a_key_shows_it_once_and_stores_a_hash(admin_client, alice):
     shown = [str(m) for m in response.context["messages"]]
     assert any(f"gh_{key.prefix}_" in m for m in shown)
     assert key.name == "laptop" and key.user == alice
+
+
+def test_a_jobs_page_shows_its_files(admin_client, alice, tiny_image):
+    from genhub import artifacts
+
+    job = submit_job(alice, "image", None, {"prompt": "a fox"})
+    artifact = artifacts.save_output(
+        job, 0, b"png", mime_type="image/png", extension="png", thumbnail=b"jpg", seed=3
+    )
+    page = admin_client.get(f"/admin/genhub/job/{job.pk}/change/").content.decode()
+    assert f"/api/v1/artifacts/{artifact.pk}/thumbnail" in page
+    assert admin_client.get(f"/api/v1/artifacts/{artifact.pk}/file").status_code == 200

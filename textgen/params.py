@@ -2,8 +2,9 @@
 
 from typing import Literal
 
-from django.conf import settings
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from genhub.prompts import check_prompt
 
 
 class ChatMessage(BaseModel):
@@ -34,7 +35,7 @@ class TextParams(BaseModel):
     @classmethod
     def prompt_within_limits(cls, prompt: str | None) -> str | None:
         if prompt is not None:
-            _check_length(prompt)
+            check_prompt(prompt)
         return prompt
 
     @field_validator("stop")
@@ -53,7 +54,7 @@ class TextParams(BaseModel):
         if self.messages is not None:
             if not self.messages:
                 raise ValueError("`messages` must hold at least one message")
-            _check_length("".join(m.content for m in self.messages))
+            check_prompt("".join(m.content for m in self.messages))
         return self
 
     def display_prompt(self) -> str:
@@ -61,13 +62,3 @@ class TextParams(BaseModel):
             return self.prompt
         users = [m.content for m in self.messages or [] if m.role == "user"]
         return users[-1] if users else self.messages[-1].content  # type: ignore[index]
-
-
-def _check_length(text: str) -> None:
-    if "\x00" in text:
-        raise ValueError("the text contains a NUL character (\\u0000)")
-    limit = settings.GENHUB_MAX_PROMPT_CHARS
-    if not text.strip():
-        raise ValueError("the prompt is empty")
-    if len(text) > limit:
-        raise ValueError(f"the prompt is {len(text)} characters; the limit is {limit}")

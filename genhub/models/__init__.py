@@ -1,5 +1,6 @@
 from genhub.models.aimodel import AIModel
 from genhub.models.apikey import ApiKey
+from genhub.models.artifact import Artifact
 from genhub.models.job import Job, JobStatus
 
-__all__ = ["AIModel", "ApiKey", "Job", "JobStatus"]
+__all__ = ["AIModel", "ApiKey", "Artifact", "Job", "JobStatus"]

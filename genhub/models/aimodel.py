@@ -1,5 +1,7 @@
 """The model registry: which weights a worker may load, and how."""
 
+import json
+
 from django.db import models, transaction
 
 
@@ -45,6 +47,15 @@ class AIModel(models.Model):
     default_params = models.JSONField(
         default=dict, blank=True, help_text="Params applied under what a request sets."
     )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=(
+            "How the runner loads and limits this model. Image: attention_slicing, "
+            "vae_tiling, cpu_offload, variant, max_width, max_height. "
+            "Audio: max_duration. Unknown keys are refused."
+        ),
+    )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -76,4 +87,5 @@ class AIModel(models.Model):
     @property
     def cache_key(self) -> tuple[str, ...]:
         """What makes two loads of this model the same load."""
-        return (self.source_type, self.source, self.revision, self.dtype, self.device)
+        options = json.dumps(self.options, sort_keys=True)
+        return (self.source_type, self.source, self.revision, self.dtype, self.device, options)

@@ -1,0 +1,51 @@
+"""GET /artifacts/{id}, its file and its thumbnail: for the job's owner or staff.
+
+There is no listing of files: they are reached through a job, and another
+user's artifact answers 404, like a missing one.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from ninja import Router
+
+from genhub.auth import caller
+from genhub.file_responses import serve_file
+from genhub.models import Artifact
+from genhub.schemas import ArtifactOut, ErrorOut, artifact_out
+
+router = Router(tags=["artifacts"])
+
+
+def _visible_artifact(request: HttpRequest, artifact_id: UUID) -> Artifact:
+    return get_object_or_404(Artifact.objects.visible_to(caller(request)), pk=artifact_id)
+
+
+@router.get("/{artifact_id}", response={200: ArtifactOut, 404: ErrorOut}, url_name="artifact")
+def get_artifact(request: HttpRequest, artifact_id: UUID) -> dict[str, Any]:
+    return artifact_out(_visible_artifact(request, artifact_id), request)
+
+
+@router.get(
+    "/{artifact_id}/file",
+    response={200: None, 206: None, 404: ErrorOut, 416: None},
+    url_name="artifact_file",
+)
+def get_artifact_file(request: HttpRequest, artifact_id: UUID) -> HttpResponse | FileResponse:
+    artifact = _visible_artifact(request, artifact_id)
+    response = serve_file(request, artifact.file, artifact.mime_type)
+    name = (artifact.file.name or "").rsplit("/", 1)[-1]
+    response["Content-Disposition"] = f'inline; filename="{artifact.job_id}-{name}"'
+    return response
+
+
+@router.get(
+    "/{artifact_id}/thumbnail", response={200: None, 404: ErrorOut}, url_name="artifact_thumbnail"
+)
+def get_artifact_thumbnail(request: HttpRequest, artifact_id: UUID) -> HttpResponse | FileResponse:
+    artifact = _visible_artifact(request, artifact_id)
+    if not artifact.thumbnail:
+        raise Http404("This file has no thumbnail.")
+    return serve_file(request, artifact.thumbnail, "image/jpeg")

@@ -1,0 +1,82 @@
+"""Keeping the files jobs make and are given: written to media storage first,
+recorded as an Artifact row after, so a row never names a half-written file."""
+
+import logging
+from typing import Any
+
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from genhub.models import Artifact, Job
+from genhub.uploads import Upload, artifact_id
+
+log = logging.getLogger(__name__)
+
+
+def store_input(job: Job, field: str, upload: Upload) -> Artifact:
+    artifact = Artifact(
+        job=job,
+        role=Artifact.Role.INPUT,
+        field=field,
+        mime_type=upload.mime_type,
+        bytes=len(upload.data),
+        **upload.fields,
+    )
+    artifact.file.save(f"input-{field}.{upload.extension}", ContentFile(upload.data), save=False)
+    artifact.save()
+    return artifact
+
+
+def save_output(
+    job: Job,
+    index: int,
+    data: bytes,
+    *,
+    mime_type: str,
+    extension: str,
+    thumbnail: bytes | None = None,
+    **fields: Any,
+) -> Artifact:
+    """Write one result file (and its thumbnail) and record it."""
+    artifact = Artifact(
+        job=job, role=Artifact.Role.OUTPUT, index=index, mime_type=mime_type, bytes=len(data)
+    )
+    for key, value in fields.items():
+        setattr(artifact, key, value)
+    stem = f"{job.modality}-{index}"
+    artifact.file.save(f"{stem}.{extension}", ContentFile(data), save=False)
+    if thumbnail is not None:
+        artifact.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(thumbnail), save=False)
+    artifact.save()
+    return artifact
+
+
+def discard_outputs(job: Job) -> int:
+    """Delete what an earlier attempt of the job made: a job that runs again after
+    its worker died starts with no results."""
+    earlier = list(job.artifacts.filter(role=Artifact.Role.OUTPUT))
+    for artifact in earlier:
+        artifact.delete_files()
+        artifact.delete()
+    if earlier:
+        log.info("job %s: removed %d file(s) of an earlier attempt", job.id, len(earlier))
+    return len(earlier)
+
+
+def read_reference(value: str) -> tuple[Artifact, bytes]:
+    """The artifact an `artifact:<id>` param names, and its bytes."""
+    ref = artifact_id(value)
+    if ref is None:
+        raise ValueError(f"not an artifact reference: {value[:60]!r}")
+    artifact = Artifact.objects.get(pk=ref)
+    with artifact.file.open("rb") as stored:
+        return artifact, stored.read()
+
+
+def links(artifact: Artifact) -> dict[str, str | None]:
+    """Paths on this server (the worker knows no host name); clients resolve them
+    against the API's address, as a browser does."""
+    thumbnail = (
+        reverse("api:artifact_thumbnail", args=[artifact.pk]) if artifact.thumbnail else None
+    )
+    return {"url": reverse("api:artifact_file", args=[artifact.pk]), "thumbnail_url": thumbnail}

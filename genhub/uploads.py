@@ -1,0 +1,75 @@
+"""Files that come with a request (an init image, a melody clip).
+
+A request carries a file as a base64 string or a data URL in JSON, or as a part
+of a multipart form. Either way it is checked before the job exists, then kept
+as an input Artifact of the job, and the job's params name it as
+`artifact:<id>`: params stay small, and what was submitted is never lost.
+A request may also name an artifact of its owner's (an earlier result) that way.
+"""
+
+import base64
+import binascii
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+ARTIFACT_REF = re.compile(r"^artifact:([0-9a-fA-F-]{36})$")
+_DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(;[\w=.+-]+)*;base64,", re.ASCII)
+
+
+def artifact_id(value: str) -> uuid.UUID | None:
+    """The artifact id of an `artifact:<uuid>` reference, or None."""
+    match = ARTIFACT_REF.match(value)
+    if not match:
+        return None
+    try:
+        return uuid.UUID(match.group(1))
+    except ValueError:
+        return None
+
+
+def decode(value: str) -> bytes:
+    """The bytes of a base64 string or a base64 data URL. ValueError says why not."""
+    limit = settings.GENHUB_MAX_UPLOAD_BYTES
+    payload = _DATA_URL.sub("", value, count=1)
+    if len(payload) > limit * 4 // 3 + 4:
+        raise ValueError(f"the file is over the {limit // 2**20} MiB upload limit")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("not a base64 string or a data URL (data:<type>;base64,...)") from None
+    if not data:
+        raise ValueError("the file is empty")
+    return data
+
+
+def encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def check_reference(value: str, info: Any) -> uuid.UUID:
+    """Check an `artifact:<id>` reference against the caller, when validation
+    is given one (on submit). On the worker, params were checked at submit."""
+    ref = artifact_id(value)
+    if ref is None:
+        raise ValueError("not an artifact reference (artifact:<id>)")
+    owner = (info.context or {}).get("owner")
+    if owner is not None:
+        from genhub.models import Artifact
+
+        if not Artifact.objects.visible_to(owner).filter(pk=ref).exists():
+            raise ValueError(f"no artifact {ref} among your jobs' files")
+    return ref
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A checked file from a request, to be kept as an input artifact."""
+
+    data: bytes
+    mime_type: str
+    extension: str
+    fields: dict[str, Any] = field(default_factory=dict)  # width, height, duration...

@@ -1,0 +1,86 @@
+"""Files jobs make are served only to the job's owner and staff, with range requests."""
+
+import pytest
+from django.test import Client
+
+from genhub import artifacts
+from genhub.jobs import submit_job
+
+
+@pytest.fixture
+def artifact(alice, tiny_image):
+    job = submit_job(alice, "image", None, {"prompt": "a fox"})
+    return artifacts.save_output(
+        job,
+        0,
+        bytes(range(256)) * 4,
+        mime_type="image/png",
+        extension="png",
+        thumbnail=b"\xff\xd8thumb",
+        width=64,
+        height=64,
+        seed=5,
+        record={"prompt": "a fox"},
+    )
+
+
+def file_url(artifact):
+    return f"/api/v1/artifacts/{artifact.pk}/file"
+
+
+def test_the_owner_gets_the_file_its_metadata_and_thumbnail(alice_api, artifact):
+    response = alice_api.get(file_url(artifact))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == bytes(range(256)) * 4
+    assert response["Content-Type"] == "image/png"
+    assert response["Accept-Ranges"] == "bytes"
+    assert response["Cache-Control"].startswith("private")
+    meta = alice_api.get(f"/api/v1/artifacts/{artifact.pk}").json()
+    assert meta["seed"] == 5 and meta["record"] == {"prompt": "a fox"}
+    assert meta["url"] == f"http://testserver{file_url(artifact)}"
+    thumb = alice_api.get(meta["thumbnail_url"])
+    assert b"".join(thumb.streaming_content) == b"\xff\xd8thumb"
+
+
+def test_the_job_lists_its_artifacts(alice_api, artifact):
+    job = alice_api.get(f"/api/v1/jobs/{artifact.job_id}").json()
+    assert [a["id"] for a in job["artifacts"]] == [str(artifact.pk)]
+
+
+def test_another_user_gets_404_and_staff_gets_the_file(bob_api, staff_api, artifact):
+    for path in ("", "/file", "/thumbnail"):
+        assert bob_api.get(f"/api/v1/artifacts/{artifact.pk}{path}").status_code == 404
+    assert staff_api.get(file_url(artifact)).status_code == 200
+
+
+def test_no_credentials_no_file(artifact):
+    assert Client().get(file_url(artifact)).status_code == 401
+
+
+def test_the_browser_session_of_the_owner_gets_the_file(alice, artifact):
+    browser = Client()
+    browser.force_login(alice)
+    assert browser.get(file_url(artifact)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "header, status, content_range, body",
+    [
+        ("bytes=0-9", 206, "bytes 0-9/1024", bytes(range(10))),
+        ("bytes=1020-", 206, "bytes 1020-1023/1024", bytes([252, 253, 254, 255])),
+        ("bytes=-2", 206, "bytes 1022-1023/1024", bytes([254, 255])),
+        ("bytes=1000-5000", 206, "bytes 1000-1023/1024", (bytes(range(256)) * 4)[1000:]),
+        ("bytes=2000-", 416, "bytes */1024", b""),
+    ],
+)
+def test_range_requests_let_a_player_seek(alice_api, artifact, header, status, content_range, body):
+    response = alice_api.get(file_url(artifact), headers={"Range": header})
+    assert response.status_code == status
+    assert response["Content-Range"] == content_range
+    assert response.content == body
+
+
+def test_a_range_this_server_does_not_split_gets_the_whole_file(alice_api, artifact):
+    response = alice_api.get(file_url(artifact), headers={"Range": "bytes=0-1,5-6"})
+    assert response.status_code == 200
+    assert len(b"".join(response.streaming_content)) == 1024
