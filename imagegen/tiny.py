@@ -22,7 +22,68 @@ def _write_clip_tokenizer_files(folder: Path) -> tuple[Path, Path]:
     return vocab, merges
 
 
+# Architectures by size. "tiny" is for tests (64×64 in well under a second on a
+# CPU); "small" gives a CPU benchmark enough work per step that per-job costs
+# do not dominate; "sd15" is Stable Diffusion 1.5's own architecture (860M-param
+# UNet), random weights, for GPU smoke tests and benchmarks with no hub at hand.
+SIZES: dict[str, dict[str, dict]] = {
+    "tiny": {
+        "text": {"hidden_size": 32, "intermediate_size": 37, "layers": 2, "heads": 4},
+        "unet": {
+            "sample_size": 8,
+            "layers_per_block": 1,
+            "block_out_channels": (32, 64),
+            "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+            "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
+            "attention_head_dim": 4,
+            "norm_num_groups": 8,
+        },
+        "vae": {"block_out_channels": (8, 8, 16, 16), "layers_per_block": 1, "norm_num_groups": 8},
+    },
+    "small": {
+        "text": {"hidden_size": 128, "intermediate_size": 512, "layers": 4, "heads": 4},
+        "unet": {
+            "sample_size": 32,
+            "layers_per_block": 2,
+            "block_out_channels": (64, 128, 256),
+            "down_block_types": ("CrossAttnDownBlock2D",) * 2 + ("DownBlock2D",),
+            "up_block_types": ("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 2,
+            "attention_head_dim": 8,
+            "norm_num_groups": 32,
+        },
+        "vae": {
+            "block_out_channels": (32, 64, 64, 64),
+            "layers_per_block": 1,
+            "norm_num_groups": 32,
+        },
+    },
+    "sd15": {
+        "text": {"hidden_size": 768, "intermediate_size": 3072, "layers": 12, "heads": 12},
+        "unet": {
+            "sample_size": 64,
+            "layers_per_block": 2,
+            "block_out_channels": (320, 640, 1280, 1280),
+            "down_block_types": ("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+            "up_block_types": ("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+            "attention_head_dim": 8,
+            "norm_num_groups": 32,
+        },
+        "vae": {
+            "block_out_channels": (128, 256, 512, 512),
+            "layers_per_block": 2,
+            "norm_num_groups": 32,
+        },
+    },
+}
+
+
 def build_tiny_image_pipeline(target: Path) -> Path:
+    return build_random_pipeline(target, "tiny")
+
+
+def build_random_pipeline(target: Path, size: str) -> Path:
+    """A Stable Diffusion pipeline of the given architecture with random weights,
+    saved in the diffusers layout at `target`."""
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -32,17 +93,19 @@ def build_tiny_image_pipeline(target: Path) -> Path:
     )
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+    shape = SIZES[size]
     vocab, merges = _write_clip_tokenizer_files(target / ".tokenizer-source")
     tokenizer = CLIPTokenizer(str(vocab), str(merges), model_max_length=77)
 
     torch.manual_seed(0)
+    text = shape["text"]
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             vocab_size=len(tokenizer),
-            hidden_size=32,
-            intermediate_size=37,
-            num_hidden_layers=2,
-            num_attention_heads=4,
+            hidden_size=text["hidden_size"],
+            intermediate_size=text["intermediate_size"],
+            num_hidden_layers=text["layers"],
+            num_attention_heads=text["heads"],
             max_position_embeddings=77,
             bos_token_id=tokenizer.bos_token_id,
             eos_token_id=tokenizer.eos_token_id,
@@ -50,26 +113,16 @@ def build_tiny_image_pipeline(target: Path) -> Path:
         )
     )
     unet = UNet2DConditionModel(
-        sample_size=8,
-        in_channels=4,
-        out_channels=4,
-        layers_per_block=1,
-        block_out_channels=(32, 64),
-        down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-        up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"),
-        cross_attention_dim=32,
-        attention_head_dim=4,
-        norm_num_groups=8,
+        in_channels=4, out_channels=4, cross_attention_dim=text["hidden_size"], **shape["unet"]
     )
     vae = AutoencoderKL(
         in_channels=3,
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 4,
         up_block_types=("UpDecoderBlock2D",) * 4,
-        block_out_channels=(8, 8, 16, 16),
         latent_channels=4,
-        norm_num_groups=8,
-        sample_size=64,
+        sample_size=shape["unet"]["sample_size"] * 8,
+        **shape["vae"],
     )
     pipeline = StableDiffusionPipeline(
         unet=unet,

@@ -61,6 +61,14 @@ def tiny_text(db: None) -> AIModel:
     return register_tiny(settings.GENHUB_MODEL_DIR, _quiet)
 
 
+@pytest.fixture
+def tiny_image(db: None) -> AIModel:
+    """The tiny Stable Diffusion pipeline, built once per session, the image default."""
+    from imagegen.bootstrap import register_tiny
+
+    return register_tiny(settings.GENHUB_MODEL_DIR, _quiet)
+
+
 # --- the live service ---------------------------------------------------------
 
 
@@ -95,6 +103,17 @@ def text_worker(
     worker.stop()
 
 
+@pytest.fixture(scope="module")
+def image_worker(
+    stack_env: dict[str, str], stack_logs: Path, request: pytest.FixtureRequest
+) -> Iterator[Worker]:
+    worker = Worker(
+        stack_env, stack_logs / f"{request.module.__name__}.log", name="image", queues="image"
+    )
+    yield worker
+    worker.stop()
+
+
 @pytest.fixture
 def start_worker(stack_env: dict[str, str], stack_logs: Path) -> Iterator[Any]:
     """Start extra workers for one test (worker-loss tests kill them)."""
@@ -111,7 +130,9 @@ def start_worker(stack_env: dict[str, str], stack_logs: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def live(transactional_db: None, web_server: WebServer, tiny_text: AIModel) -> WebServer:
+def live(
+    transactional_db: None, web_server: WebServer, tiny_text: AIModel, tiny_image: AIModel
+) -> WebServer:
     """The web server, with the database committed so the subprocesses see it."""
     return web_server
 

@@ -138,6 +138,11 @@ class Client:
         assert response.status_code == 202, response.text
         return response.json()
 
+    def generate_image(self, **body: Any) -> dict[str, Any]:
+        response = self.http.post("/images/generations", json=body)
+        assert response.status_code == 202, response.text
+        return response.json()
+
     def job(self, job_id: str) -> dict[str, Any]:
         response = self.http.get(f"/jobs/{job_id}")
         assert response.status_code == 200, response.text
@@ -181,7 +186,12 @@ def read_events(socket: Any, timeout: float = 60) -> list[dict[str, Any]]:
 
 def read_until_token(socket: Any, timeout: float = 60) -> list[dict[str, Any]]:
     """Events up to and including the first `token`: the job is generating."""
+    return read_until(socket, "token", timeout)
+
+
+def read_until(socket: Any, event_type: str, timeout: float = 60) -> list[dict[str, Any]]:
+    """Events up to and including the first one of `event_type`."""
     seen: list[dict[str, Any]] = []
-    while not seen or seen[-1]["type"] != "token":
+    while not seen or seen[-1]["type"] != event_type:
         seen.append(json.loads(socket.recv(timeout=timeout)))
     return seen

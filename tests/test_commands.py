@@ -28,13 +28,25 @@ def test_create_api_key_for_an_existing_user_keeps_the_user(alice):
 def test_bootstrap_tiny_registers_a_default_and_is_idempotent(db):
     first = StringIO()
     call_command("bootstrap_models", tiny=True, stdout=first)
-    model = AIModel.objects.get(name="tiny-text")
-    assert model.is_default and model.enabled and model.modality == "text"
+    for name, modality in (("tiny-text", "text"), ("tiny-image", "image")):
+        model = AIModel.objects.get(name=name)
+        assert model.is_default and model.enabled and model.modality == modality
     again = StringIO()
     call_command("bootstrap_models", tiny=True, stdout=again)
-    assert "already registered" in again.getvalue()
+    assert again.getvalue().count("already registered") == 2
     assert "Building" not in again.getvalue()
-    assert AIModel.objects.count() == 1
+    assert AIModel.objects.count() == 2
+
+
+def test_the_default_image_model_is_registered_without_a_download(db):
+    call_command("bootstrap_models", modality=["image"], stdout=StringIO())
+    model = AIModel.objects.get(modality="image")
+    assert (model.name, model.source_type, model.source) == (
+        "sd-turbo",
+        "hub",
+        "stabilityai/sd-turbo",
+    )
+    assert model.is_default and model.default_params["steps"] == 2
 
 
 def test_a_tiny_model_does_not_take_the_default_from_a_real_one(db):
@@ -42,7 +54,7 @@ def test_a_tiny_model_does_not_take_the_default_from_a_real_one(db):
         name="real", modality="text", source_type="hub", source="org/model", is_default=True
     )
     call_command("bootstrap_models", tiny=True, stdout=StringIO())
-    assert AIModel.objects.get(is_default=True).name == "real"
+    assert AIModel.objects.get(modality="text", is_default=True).name == "real"
 
 
 def test_only_one_default_per_modality(db):

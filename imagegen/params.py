@@ -1,0 +1,169 @@
+"""Image generation params: one schema for the REST body, the web form and the worker.
+
+Checked on submit with the model at hand (`context={"owner": ..., "limits":
+model.options}`): sizes against the model's bounds, an `artifact:` init image
+against the caller's own files. The worker validates the stored params again
+without a context; they were checked when the job was made.
+"""
+
+import io
+from typing import ClassVar, Literal
+
+from django.conf import settings
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from genhub import uploads
+from genhub.errors import InvalidInput
+from genhub.prompts import check_prompt
+
+SchedulerName = Literal["DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "LCM", "UniPC"]
+INIT_IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+class ImageParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    upload_fields: ClassVar[tuple[str, ...]] = ("init_image",)
+
+    prompt: str = Field(description="What the image should show.")
+    negative_prompt: str = Field("", description="What it should not show.")
+    width: int | None = Field(
+        None,
+        ge=8,
+        le=4096,
+        description="Pixels, a multiple of 8. Default: the init image's width, "
+        "or the model's native size.",
+    )
+    height: int | None = Field(None, ge=8, le=4096, description="Pixels, a multiple of 8.")
+    steps: int = Field(30, ge=1, le=150, description="Denoising steps.")
+    guidance_scale: float = Field(
+        7.5, ge=0.0, le=30.0, description="How closely to follow the prompt; 0 for turbo models."
+    )
+    seed: int | None = Field(
+        None, ge=0, le=2**32 - 1, description="Image i of a batch uses seed + i."
+    )
+    num_images: int = Field(1, ge=1, le=8, description="Made together, as one batch.")
+    scheduler: SchedulerName | None = Field(None, description="Default: the model's own.")
+    init_image: str | None = Field(
+        None,
+        description="For image-to-image: a PNG, JPEG or WebP image as base64 or a data URL "
+        "(or a multipart file), or `artifact:<id>` naming one of your earlier images.",
+    )
+    strength: float = Field(
+        0.75,
+        gt=0.0,
+        le=1.0,
+        description="Image-to-image: how much of the init image to repaint (1 = all of it).",
+    )
+
+    _uploads: dict[str, uploads.Upload] = PrivateAttr(default_factory=dict)
+    _init_size: tuple[int, int] | None = PrivateAttr(None)
+
+    @field_validator("prompt")
+    @classmethod
+    def prompt_within_limits(cls, prompt: str) -> str:
+        return check_prompt(prompt)
+
+    @field_validator("negative_prompt")
+    @classmethod
+    def negative_prompt_within_limits(cls, text: str) -> str:
+        return check_prompt(text, allow_empty=True)
+
+    @field_validator("width", "height")
+    @classmethod
+    def multiple_of_8(cls, value: int | None) -> int | None:
+        if value is not None and value % 8:
+            raise ValueError(f"{value} is not a multiple of 8 (try {value - value % 8})")
+        return value
+
+    @field_validator("init_image")
+    @classmethod
+    def init_image_is_an_image(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or uploads.artifact_id(value) is not None:
+            if value is not None:
+                uploads.check_reference(value, info)
+            return value
+        _check_image(uploads.decode(value))
+        return value
+
+    @model_validator(mode="after")
+    def size_within_limits(self, info: ValidationInfo) -> "ImageParams":
+        # Raises InvalidInput rather than ValueError: pydantic passes it through
+        # as it is, so the 422 names the field instead of the whole body.
+        if self.init_image is not None and uploads.artifact_id(self.init_image) is None:
+            data = uploads.decode(self.init_image)
+            image_format, size = _check_image(data)
+            self._uploads["init_image"] = uploads.Upload(
+                data=data,
+                mime_type=INIT_IMAGE_FORMATS[image_format],
+                extension=image_format.lower().replace("jpeg", "jpg"),
+                fields={"width": size[0], "height": size[1]},
+            )
+            self._init_size = size
+        width, height = self.size_for(self._init_size)
+        sized_by = "init_image" if self.width is None and self._init_size else "width"
+        if width and height:
+            budget = settings.GENHUB_IMAGE_MAX_PIXELS
+            if width * height > budget:
+                raise InvalidInput(
+                    sized_by,
+                    f"{width}×{height} is {width * height} pixels, over the limit of "
+                    f"{budget} pixels per image; lower width or height.",
+                )
+        limits = (info.context or {}).get("limits") or {}
+        for field, value in (("width", width), ("height", height)):
+            limit = limits.get(f"max_{field}")
+            if value and limit and value > limit:
+                raise InvalidInput(
+                    field, f"{field} {value} is over this model's maximum of {limit}."
+                )
+        if self.init_image is not None and int(self.steps * self.strength) < 1:
+            raise InvalidInput(
+                "strength",
+                f"steps × strength is {self.steps} × {self.strength}, less than one denoising "
+                "step; raise steps or strength.",
+            )
+        return self
+
+    def size_for(self, init_size: tuple[int, int] | None) -> tuple[int | None, int | None]:
+        """The (width, height) to make: as asked, else the init image's size rounded
+        down to a multiple of 8; None leaves it to the model's native size."""
+        width, height = self.width, self.height
+        if init_size is not None:
+            width = width or max(8, init_size[0] // 8 * 8)
+            height = height or max(8, init_size[1] // 8 * 8)
+        return width, height
+
+    def display_prompt(self) -> str:
+        return self.prompt
+
+    def uploads(self) -> dict[str, uploads.Upload]:
+        """Files this request carried, to keep as the job's inputs."""
+        return dict(self._uploads)
+
+
+def _check_image(data: bytes) -> tuple[str, tuple[int, int]]:
+    """(format, size) of an acceptable init image; ValueError says what is wrong."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format, size = image.format or "", image.size
+            if image_format not in INIT_IMAGE_FORMATS:
+                raise ValueError(f"a {image_format} image; send PNG, JPEG or WebP")
+            # The header gives the size; checked before decoding the pixels, so a
+            # small file claiming a huge image is refused without being expanded.
+            limit = settings.GENHUB_IMAGE_MAX_INPUT_PIXELS
+            if size[0] * size[1] > limit:
+                raise ValueError(f"the image is {size[0]}×{size[1]}, over the {limit}-pixel limit")
+            image.load()
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
+        raise ValueError(f"not a readable image ({error})") from None
+    return image_format, size

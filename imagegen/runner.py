@@ -1,0 +1,389 @@
+"""The image runner: load a diffusers pipeline, denoise with a step callback that
+reports progress and previews, save PNGs. Workers import this module; the web
+process never does.
+
+Device and precision: CUDA in half precision (bf16 where the GPU has it: the
+SDXL VAE overflows to NaN in fp16) with PyTorch's SDPA attention, which diffusers
+uses by default; float32 on CPU. `AIModel.dtype` and `AIModel.device` override
+both. Per-model options (AIModel.options): attention_slicing, vae_tiling and
+cpu_offload trade speed for memory; variant picks e.g. the "fp16" weight files.
+
+The starting noise is drawn on the CPU from one generator per image, seeded
+seed, seed+1, ...: any image of a batch can be made again alone, and a seed
+gives the same noise on any GPU.
+"""
+
+import io
+import logging
+import os
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
+from django.conf import settings
+
+from genhub import artifacts, model_cache
+from genhub.devices import free_cuda_memory, pick_device, pick_dtype
+from genhub.errors import JobCancelled, JobError
+from genhub.models import AIModel, Job
+from genhub.progress import JobProgress
+from imagegen import pngs, previews
+from imagegen.params import ImageParams
+
+log = logging.getLogger(__name__)
+
+# The whitelist of schedulers a request may name: diffusers class, and settings
+# over the model's own scheduler config.
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "DDIM": ("DDIMScheduler", {}),
+    "Euler": ("EulerDiscreteScheduler", {}),
+    "Euler a": ("EulerAncestralDiscreteScheduler", {}),
+    "DPM++ 2M": (
+        "DPMSolverMultistepScheduler",
+        {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": False},
+    ),
+    "DPM++ 2M Karras": (
+        "DPMSolverMultistepScheduler",
+        {"algorithm_type": "dpmsolver++", "solver_order": 2, "use_karras_sigmas": True},
+    ),
+    "LCM": ("LCMScheduler", {}),
+    "UniPC": ("UniPCMultistepScheduler", {}),
+}
+MODEL_OPTIONS = {
+    "attention_slicing",
+    "vae_tiling",
+    "cpu_offload",
+    "variant",
+    "config",
+    "max_width",
+    "max_height",
+}
+
+
+# --- load -------------------------------------------------------------------
+
+
+@dataclass
+class ImageModel:
+    """A loaded pipeline and what a job needs to know about it."""
+
+    text2image: Any
+    family: str  # "sdxl" or "sd": which preview factors fit its latents
+    scheduler_class: Any  # a diffusers SchedulerMixin subclass
+    scheduler_config: Any
+    options: dict[str, Any]
+    _image2image: Any = field(default=None, repr=False)
+
+    def image2image(self) -> Any:
+        # Shares every component with the text-to-image pipeline: no extra memory.
+        if self._image2image is None:
+            self._image2image = AutoPipelineForImage2Image.from_pipe(self.text2image)
+        return self._image2image
+
+    def scheduler(self, name: str | None) -> Any:
+        """A fresh scheduler for one job: the model's own, or a named one."""
+        import diffusers
+
+        if name is None:
+            return self.scheduler_class.from_config(self.scheduler_config)
+        class_name, overrides = SCHEDULERS[name]
+        return getattr(diffusers, class_name).from_config(self.scheduler_config, **overrides)
+
+    def use_memory_savers(self, on: bool) -> None:
+        """Attention slicing and VAE tiling: slower, but a fraction of the peak memory."""
+        for pipe in filter(None, (self.text2image, self._image2image)):
+            if on or self.options.get("attention_slicing"):
+                pipe.enable_attention_slicing()
+            else:
+                pipe.disable_attention_slicing()
+        if on or self.options.get("vae_tiling"):
+            self.text2image.vae.enable_tiling()
+        else:
+            self.text2image.vae.disable_tiling()
+
+
+def load(aimodel: AIModel, device: str) -> ImageModel:
+    options = aimodel.options or {}
+    unknown = set(options) - MODEL_OPTIONS
+    if unknown:
+        raise JobError(
+            f"Model '{aimodel.name}' has unknown options {sorted(unknown)}; an admin can fix "
+            f"them in the model's options (known: {sorted(MODEL_OPTIONS)})."
+        )
+    kwargs: dict[str, Any] = {"dtype": pick_dtype(aimodel.dtype, device)}
+    if options.get("variant"):
+        kwargs["variant"] = options["variant"]
+    try:
+        if aimodel.source_type == AIModel.SourceType.HUB:
+            pipe = AutoPipelineForText2Image.from_pretrained(
+                aimodel.source,
+                revision=aimodel.revision or None,
+                cache_dir=str(settings.GENHUB_MODEL_DIR / "hub"),
+                **kwargs,
+            )
+        elif Path(aimodel.source).is_file():
+            pipe = _from_single_file(Path(aimodel.source), options, kwargs)
+        else:
+            pipe = AutoPipelineForText2Image.from_pretrained(aimodel.source, **kwargs)
+    except (OSError, ValueError) as error:
+        raise JobError(
+            f"Model '{aimodel.name}' could not be loaded from {aimodel.source_type} "
+            f"'{aimodel.source}': {error}. Check the model's source in the admin."
+        ) from error
+    # No NSFW filter: a self-hosted model's operator decides what it may make.
+    if getattr(pipe, "safety_checker", None) is not None:
+        pipe.safety_checker = None
+    pipe.set_progress_bar_config(disable=True)
+    if options.get("cpu_offload") and device == "cuda":
+        pipe.enable_model_cpu_offload()  # each part moves to the GPU only while it runs
+    else:
+        pipe.to(device)
+    family = "sdxl" if "XL" in type(pipe).__name__ else "sd"
+    model = ImageModel(
+        text2image=pipe,
+        family=family,
+        scheduler_class=type(pipe.scheduler),
+        scheduler_config=pipe.scheduler.config,
+        options=options,
+    )
+    model.use_memory_savers(False)
+    return model
+
+
+def _from_single_file(path: Path, options: dict[str, Any], kwargs: dict[str, Any]) -> Any:
+    """A single .safetensors checkpoint (the A1111/Civitai layout). diffusers needs
+    the component configs too: `options["config"]` names a hub id or a local
+    diffusers folder of the same architecture; without it diffusers looks them
+    up on the hub."""
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
+    from safetensors import safe_open
+
+    if path.suffix != ".safetensors":
+        raise JobError(
+            f"'{path.name}' is not a .safetensors file. Pickled checkpoints (.ckpt, .pt) "
+            "can run code when loaded, so GenHub does not open them; convert it first."
+        )
+    with safe_open(str(path), framework="pt") as checkpoint:
+        is_xl = any(key.startswith("conditioner.embedders.1") for key in checkpoint.keys())
+    pipeline_class = StableDiffusionXLPipeline if is_xl else StableDiffusionPipeline
+    if options.get("config"):
+        kwargs["config"] = options["config"]
+    return pipeline_class.from_single_file(str(path), **kwargs)
+
+
+def _nbytes(model: ImageModel) -> int:
+    total = 0
+    for component in model.text2image.components.values():
+        if isinstance(component, torch.nn.Module):
+            total += sum(p.numel() * p.element_size() for p in component.parameters())
+    return total
+
+
+# --- generate ---------------------------------------------------------------
+
+
+def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
+    aimodel = job.model
+    device = pick_device(aimodel.device)
+    entry, cached = model_cache.get_or_load(
+        (*aimodel.cache_key, device), lambda: load(aimodel, device), _nbytes
+    )
+    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
+    model: ImageModel = entry.value
+
+    init_image = _init_image(params)
+    width, height = params.size_for(init_image.size if init_image else None)
+    if init_image is not None and init_image.size != (width, height):
+        from PIL import Image
+
+        init_image = init_image.resize((width, height), Image.Resampling.LANCZOS)  # type: ignore[arg-type]
+    pipe = model.image2image() if init_image is not None else model.text2image
+    pipe.scheduler = model.scheduler(params.scheduler)
+
+    seed = params.seed if params.seed is not None else random.randrange(2**32)
+    seeds = [seed + i for i in range(params.num_images)]
+    call: dict[str, Any] = {
+        "prompt": params.prompt,
+        "negative_prompt": params.negative_prompt or None,
+        "num_inference_steps": params.steps,
+        "guidance_scale": params.guidance_scale,
+        "num_images_per_prompt": params.num_images,
+        "callback_on_step_end": _step_reporter(progress, model.family),
+        "output_type": "pil",
+    }
+    if init_image is not None:
+        call.update(image=init_image, strength=params.strength)
+    else:
+        call.update(width=width, height=height)
+
+    if progress.cancel_requested:
+        raise JobCancelled()
+    started = time.monotonic()
+    images = _generate(pipe, call, seeds, model, params, progress)
+    seconds = time.monotonic() - started
+    progress.metrics.update(
+        generate_seconds=round(seconds, 3),
+        seconds_per_image=round(seconds / len(images), 3),
+    )
+
+    mode = "image-to-image" if init_image is not None else "text-to-image"
+    records = [
+        _record(aimodel, pipe, params, mode, image, image_seed, device)
+        for image, image_seed in zip(images, seeds, strict=True)
+    ]
+    files = _encode_all(images, records)
+    saved = []
+    for index, (image, record, (png, thumbnail)) in enumerate(
+        zip(images, records, files, strict=True)
+    ):
+        artifact = artifacts.save_output(
+            job,
+            index,
+            png,
+            mime_type="image/png",
+            extension="png",
+            thumbnail=thumbnail,
+            width=image.width,
+            height=image.height,
+            seed=record["seed"],
+            record=record,
+        )
+        saved.append(
+            {
+                "artifact": str(artifact.pk),
+                **artifacts.links(artifact),
+                "width": image.width,
+                "height": image.height,
+                "seed": record["seed"],
+            }
+        )
+    return {
+        "images": saved,
+        "seeds": seeds,
+        "width": images[0].width,
+        "height": images[0].height,
+    }
+
+
+def _encode_all(images: list[Any], records: list[dict[str, Any]]) -> list[tuple[bytes, bytes]]:
+    """(PNG, thumbnail JPEG) per image. zlib lets go of the GIL, so a batch is
+    encoded on several cores at once: PNG compression is the one cost the
+    service adds that grows with the image."""
+
+    def encode(pair: tuple[Any, dict[str, Any]]) -> tuple[bytes, bytes]:
+        image, record = pair
+        return pngs.encode_png(image, record), pngs.thumbnail_jpeg(image)
+
+    if len(images) == 1:
+        return [encode((images[0], records[0]))]
+    with ThreadPoolExecutor(max_workers=min(len(images), os.cpu_count() or 1)) as pool:
+        return list(pool.map(encode, zip(images, records, strict=True)))
+
+
+def _init_image(params: ImageParams) -> Any:
+    if params.init_image is None:
+        return None
+    from PIL import Image
+
+    _, data = artifacts.read_reference(params.init_image)
+    with Image.open(io.BytesIO(data)) as image:
+        return image.convert("RGB")
+
+
+def _step_reporter(progress: JobProgress, family: str) -> Any:
+    every = settings.GENHUB_IMAGE_PREVIEW_EVERY
+
+    def on_step_end(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> dict:
+        # Raising here leaves the denoising loop at once: no VAE decode, no file.
+        if progress.cancel_requested:
+            raise JobCancelled()
+        step, total = index + 1, pipe.num_timesteps
+        preview = None
+        if every and step % every == 0 and step < total:
+            preview = previews.latents_to_data_url(tensors["latents"], family)
+        progress.step(step, total, preview)
+        return tensors
+
+    return on_step_end
+
+
+def _generate(
+    pipe: Any,
+    call: dict[str, Any],
+    seeds: list[int],
+    model: ImageModel,
+    params: ImageParams,
+    progress: JobProgress,
+) -> list[Any]:
+    """Denoise; on CUDA out-of-memory, free what the job held and try once more
+    with attention slicing and VAE tiling on."""
+
+    def attempt() -> list[Any]:
+        generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        return pipe(**call, generator=generators).images
+
+    try:
+        return attempt()
+    except torch.OutOfMemoryError:
+        free_cuda_memory()
+        log.warning("out of memory; retrying with attention slicing and VAE tiling")
+    progress.metrics["memory_savers"] = True
+    model.use_memory_savers(True)
+    try:
+        return attempt()
+    except torch.OutOfMemoryError as error:
+        free_cuda_memory()
+        raise JobError(
+            f"The GPU ran out of memory making {params.num_images} image(s) of "
+            f"{call.get('width') or 'native'}×{call.get('height') or 'native'} in "
+            f"{params.steps} steps, even with memory savers on. Lower width and height "
+            "or num_images (steps change time, not memory), or ask an admin to turn on "
+            "cpu_offload for this model."
+        ) from error
+    finally:
+        model.use_memory_savers(False)
+        free_cuda_memory()
+
+
+def _record(
+    aimodel: AIModel,
+    pipe: Any,
+    params: ImageParams,
+    mode: str,
+    image: Any,
+    seed: int,
+    device: str,
+) -> dict[str, Any]:
+    """Everything needed to make this image again."""
+    import diffusers
+    import transformers
+
+    record: dict[str, Any] = {
+        "prompt": params.prompt,
+        "negative_prompt": params.negative_prompt,
+        "mode": mode,
+        "model": aimodel.name,
+        "model_revision": aimodel.revision,
+        "pipeline": type(pipe).__name__,
+        "scheduler": params.scheduler or type(pipe.scheduler).__name__,
+        "steps": params.steps,
+        "guidance_scale": params.guidance_scale,
+        "width": image.width,
+        "height": image.height,
+        "seed": seed,
+        "device": device,
+        "dtype": str(pipe.dtype).removeprefix("torch."),
+        "versions": {
+            "diffusers": diffusers.__version__,
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+        },
+    }
+    if mode == "image-to-image":
+        record.update(strength=params.strength, init_image=params.init_image)
+    return record
