@@ -12,8 +12,8 @@ DEFAULT_REPO = "stabilityai/sd-turbo"
 
 def register_default(model_dir: Path, say: Callable[[str], None]) -> AIModel:
     # No Stable Diffusion weights ship on a package index, so the default is a
-    # hub id, fetched on its first job (about 5 GB) by a worker that can reach
-    # the hub. Registering it needs no network.
+    # hub id, fetched on its first job (about 2.5 GB of fp16 files) by a worker
+    # that can reach the hub. Registering it needs no network.
     model, what = register_model(
         DEFAULT_MODEL,
         make_default=True,
