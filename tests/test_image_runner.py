@@ -152,3 +152,89 @@ def test_cancel_stops_within_one_step_and_leaves_no_file(alice, tiny_image):
         run(job, ImageParams.model_validate(job.params), progress)
     assert [s for s, _, _ in progress.steps] == [1, 2, 3]
     assert not job.artifacts.exists()
+
+
+# --- loading and memory -------------------------------------------------------
+
+
+def test_a_pickled_checkpoint_is_refused_with_a_reason(alice, tiny_image, tmp_path):
+    from genhub.errors import JobError
+    from genhub.models import AIModel
+
+    checkpoint = tmp_path / "model.ckpt"
+    checkpoint.write_bytes(b"not opened")
+    AIModel.objects.create(name="pickled", modality="image", source_type="local", source=checkpoint)
+    job = submit_job(alice, "image", "pickled", {"prompt": "x"})
+    with pytest.raises(JobError, match="Pickled checkpoints"):
+        run(job, ImageParams.model_validate(job.params), RecordingProgress(job))
+
+
+def test_unknown_model_options_fail_the_job_with_the_known_ones(alice, tiny_image):
+    from genhub.errors import JobError
+
+    tiny_image.options = {**tiny_image.options, "turbo": True}
+    tiny_image.save()
+    job = submit_job(alice, "image", None, {"prompt": "x", "steps": 1})
+    with pytest.raises(JobError, match=r"unknown options \['turbo'\].*attention_slicing"):
+        run(job, ImageParams.model_validate(job.params), RecordingProgress(job))
+
+
+def test_memory_saving_options_are_applied_on_load(alice, tiny_image):
+    from genhub import model_cache
+
+    tiny_image.options = {**tiny_image.options, "attention_slicing": True, "vae_tiling": True}
+    tiny_image.save()
+    job, result, _ = generate(alice, steps=2, seed=1)
+    pipe = model_cache._entries[(*tiny_image.cache_key, "cpu")].value.text2image
+    assert pipe.vae.use_tiling
+    processors = {type(p).__name__ for p in pipe.unet.attn_processors.values()}
+    assert processors == {"SlicedAttnProcessor"}
+
+
+class _OutOfMemoryOnce:
+    """What a CUDA out-of-memory error looks like to the runner, on a CPU:
+    the pipeline call raises torch.OutOfMemoryError (`times` times)."""
+
+    def __init__(self, monkeypatch, times):
+        from diffusers import StableDiffusionPipeline
+
+        self.calls, self.slicing_on_calls = 0, []
+        original = StableDiffusionPipeline.__call__
+
+        def call(pipe, *args, **kwargs):
+            self.calls += 1
+            processors = {type(p).__name__ for p in pipe.unet.attn_processors.values()}
+            self.slicing_on_calls.append(processors == {"SlicedAttnProcessor"})
+            if self.calls <= times:
+                import torch
+
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return original(pipe, *args, **kwargs)
+
+        monkeypatch.setattr(StableDiffusionPipeline, "__call__", call)
+
+
+def test_out_of_memory_retries_once_with_memory_savers(alice, tiny_image, monkeypatch):
+    oom = _OutOfMemoryOnce(monkeypatch, times=1)
+    job, result, progress = generate(alice, steps=2, seed=4)
+    assert oom.calls == 2 and oom.slicing_on_calls == [False, True]
+    assert progress.metrics["memory_savers"] is True
+    assert len(result["images"]) == 1
+    # The savers are off again for the next job.
+    generate(alice, steps=2, seed=4)
+    assert oom.slicing_on_calls[-1] is False
+
+
+def test_out_of_memory_twice_fails_naming_what_to_reduce(alice, tiny_image, monkeypatch):
+    from genhub.errors import JobError
+
+    _OutOfMemoryOnce(monkeypatch, times=2)
+    job = submit_job(alice, "image", None, {"prompt": "x", "steps": 7, "width": 128, "height": 64})
+    with pytest.raises(
+        JobError, match=r"1 image\(s\) of 128×64 in 7 steps.*Lower width and height"
+    ):
+        run(job, ImageParams.model_validate(job.params), RecordingProgress(job))
+    assert not job.artifacts.exists()
+    monkeypatch.undo()
+    _, result, _ = generate(alice, steps=2, seed=4)  # the worker goes on serving
+    assert len(result["images"]) == 1
