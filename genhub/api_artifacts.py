@@ -4,6 +4,7 @@ There is no listing of files: they are reached through a job, and another
 user's artifact answers 404, like a missing one.
 """
 
+import mimetypes
 from typing import Any
 from uuid import UUID
 
@@ -48,4 +49,5 @@ def get_artifact_thumbnail(request: HttpRequest, artifact_id: UUID) -> HttpRespo
     artifact = _visible_artifact(request, artifact_id)
     if not artifact.thumbnail:
         raise Http404("This file has no thumbnail.")
-    return serve_file(request, artifact.thumbnail, "image/jpeg")
+    kind = mimetypes.guess_type(artifact.thumbnail.name or "")[0] or "application/octet-stream"
+    return serve_file(request, artifact.thumbnail, kind)

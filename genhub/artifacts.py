@@ -35,9 +35,11 @@ def save_output(
     mime_type: str,
     extension: str,
     thumbnail: bytes | None = None,
+    thumbnail_extension: str = "jpg",
     **fields: Any,
 ) -> Artifact:
-    """Write one result file (and its thumbnail) and record it."""
+    """Write one result file (and its thumbnail: a small JPEG of an image, the
+    waveform PNG of a clip) and record it."""
     artifact = Artifact(
         job=job, role=Artifact.Role.OUTPUT, index=index, mime_type=mime_type, bytes=len(data)
     )
@@ -46,7 +48,8 @@ def save_output(
     stem = f"{job.modality}-{index}"
     artifact.file.save(f"{stem}.{extension}", ContentFile(data), save=False)
     if thumbnail is not None:
-        artifact.thumbnail.save(f"{stem}-thumb.jpg", ContentFile(thumbnail), save=False)
+        name = f"{stem}-thumb.{thumbnail_extension}"
+        artifact.thumbnail.save(name, ContentFile(thumbnail), save=False)
     artifact.save()
     return artifact
 

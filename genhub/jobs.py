@@ -55,6 +55,8 @@ def transition(
 
 def resolve_model(modality: str, name: str | None) -> AIModel:
     """The model a request asked for, or the modality's default."""
+    if name is not None and not isinstance(name, str):
+        raise InvalidInput("model", "Give the model's name as a string.")
     models = AIModel.objects.filter(modality=modality)
     if name is None:
         model = models.enabled().filter(is_default=True).first()

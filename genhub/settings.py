@@ -182,6 +182,8 @@ GENHUB_IMAGE_MAX_PIXELS = env.int("GENHUB_IMAGE_MAX_PIXELS", default=1536 * 1536
 GENHUB_IMAGE_MAX_INPUT_PIXELS = env.int("GENHUB_IMAGE_MAX_INPUT_PIXELS", default=4096 * 4096)
 # A live preview every this many denoising steps (a small JPEG decoded from the latents).
 GENHUB_IMAGE_PREVIEW_EVERY = env.int("GENHUB_IMAGE_PREVIEW_EVERY", default=5)
+# A melody clip longer than this is refused (MusicGen uses the first 30 s or so).
+GENHUB_AUDIO_MAX_MELODY_SECONDS = env.float("GENHUB_AUDIO_MAX_MELODY_SECONDS", default=60.0)
 GENHUB_MAX_UPLOAD_BYTES = env.int("GENHUB_MAX_UPLOAD_BYTES", default=20 * 2**20)
 # A JSON body carries a file as base64 (4/3 of its size); leave room for it.
 DATA_UPLOAD_MAX_MEMORY_SIZE = GENHUB_MAX_UPLOAD_BYTES * 4 // 3 + 2**20

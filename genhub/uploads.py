@@ -9,12 +9,17 @@ A request may also name an artifact of its owner's (an earlier result) that way.
 
 import base64
 import binascii
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.http import HttpRequest
+from pydantic import BaseModel
+
+from genhub.errors import InvalidInput
 
 ARTIFACT_REF = re.compile(r"^artifact:([0-9a-fA-F-]{36})$")
 _DATA_URL = re.compile(r"^data:([\w.+-]+/[\w.+-]+)?(;[\w=.+-]+)*;base64,", re.ASCII)
@@ -48,6 +53,43 @@ def decode(value: str) -> bytes:
 
 def encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
+
+
+def request_fields(request: HttpRequest, upload_fields: tuple[str, ...]) -> dict[str, Any]:
+    """A generation request's fields, from a JSON body or a multipart form whose
+    file parts (`upload_fields`) are read as base64, so one schema checks both."""
+    if request.content_type == "multipart/form-data":
+        # An empty form field means "not given", as a browser sends it.
+        fields: dict[str, Any] = {k: v for k, v in request.POST.items() if v != ""}
+        for name in upload_fields:
+            upload = request.FILES.get(name)
+            if upload is not None:
+                if upload.size and upload.size > settings.GENHUB_MAX_UPLOAD_BYTES:
+                    limit = settings.GENHUB_MAX_UPLOAD_BYTES // 2**20
+                    raise InvalidInput(name, f"the file is over the {limit} MiB upload limit")
+                fields[name] = encode(upload.read())
+        return fields
+    try:
+        body = json.loads(request.body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InvalidInput("body", f"Malformed JSON: {error}.") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("body", "The body must be a JSON object.")
+    return body
+
+
+def openapi_body(schema: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for an endpoint that takes `schema` as JSON or as a form."""
+    described = schema.model_json_schema()
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": described},
+                "multipart/form-data": {"schema": described},
+            },
+        }
+    }
 
 
 def check_reference(value: str, info: Any) -> uuid.UUID:

@@ -69,6 +69,14 @@ def tiny_image(db: None) -> AIModel:
     return register_tiny(settings.GENHUB_MODEL_DIR, _quiet)
 
 
+@pytest.fixture
+def tiny_audio(db: None) -> AIModel:
+    """The tiny MusicGen, built once per session, the audio default."""
+    from audiogen.bootstrap import register_tiny
+
+    return register_tiny(settings.GENHUB_MODEL_DIR, _quiet)
+
+
 # --- the live service ---------------------------------------------------------
 
 
@@ -114,6 +122,17 @@ def image_worker(
     worker.stop()
 
 
+@pytest.fixture(scope="module")
+def audio_worker(
+    stack_env: dict[str, str], stack_logs: Path, request: pytest.FixtureRequest
+) -> Iterator[Worker]:
+    worker = Worker(
+        stack_env, stack_logs / f"{request.module.__name__}.log", name="audio", queues="audio"
+    )
+    yield worker
+    worker.stop()
+
+
 @pytest.fixture
 def start_worker(stack_env: dict[str, str], stack_logs: Path) -> Iterator[Any]:
     """Start extra workers for one test (worker-loss tests kill them)."""
@@ -131,7 +150,11 @@ def start_worker(stack_env: dict[str, str], stack_logs: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def live(
-    transactional_db: None, web_server: WebServer, tiny_text: AIModel, tiny_image: AIModel
+    transactional_db: None,
+    web_server: WebServer,
+    tiny_text: AIModel,
+    tiny_image: AIModel,
+    tiny_audio: AIModel,
 ) -> WebServer:
     """The web server, with the database committed so the subprocesses see it."""
     return web_server

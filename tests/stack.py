@@ -143,6 +143,11 @@ class Client:
         assert response.status_code == 202, response.text
         return response.json()
 
+    def generate_audio(self, **body: Any) -> dict[str, Any]:
+        response = self.http.post("/audio/generations", json=body)
+        assert response.status_code == 202, response.text
+        return response.json()
+
     def job(self, job_id: str) -> dict[str, Any]:
         response = self.http.get(f"/jobs/{job_id}")
         assert response.status_code == 200, response.text

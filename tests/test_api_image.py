@@ -196,3 +196,16 @@ def test_the_openapi_schema_documents_both_body_kinds(alice_api):
     body = schema["paths"]["/api/v1/images/generations"]["post"]["requestBody"]["content"]
     assert set(body) == {"application/json", "multipart/form-data"}
     assert "init_image" in body["application/json"]["schema"]["properties"]
+
+
+def test_a_model_that_is_not_a_name_is_422(alice_api):
+    detail = error_for(post(alice_api, {"prompt": "hi", "model": {"name": "x"}}))
+    assert detail[0]["loc"] == ["body", "model"]
+
+
+def test_a_multipart_upload_over_the_byte_limit_is_refused(alice_api, settings):
+    settings.GENHUB_MAX_UPLOAD_BYTES = 100
+    upload = io.BytesIO(image_bytes((64, 64)))
+    upload.name = "big.png"
+    detail = error_for(alice_api.post(URL, {"prompt": "hi", "init_image": upload}))
+    assert detail[0]["loc"] == ["body", "init_image"] and "upload limit" in detail[0]["msg"]

@@ -28,25 +28,28 @@ def test_create_api_key_for_an_existing_user_keeps_the_user(alice):
 def test_bootstrap_tiny_registers_a_default_and_is_idempotent(db):
     first = StringIO()
     call_command("bootstrap_models", tiny=True, stdout=first)
-    for name, modality in (("tiny-text", "text"), ("tiny-image", "image")):
+    for name, modality in (("tiny-text", "text"), ("tiny-image", "image"), ("tiny-audio", "audio")):
         model = AIModel.objects.get(name=name)
         assert model.is_default and model.enabled and model.modality == modality
     again = StringIO()
     call_command("bootstrap_models", tiny=True, stdout=again)
-    assert again.getvalue().count("already registered") == 2
+    assert again.getvalue().count("already registered") == 3
     assert "Building" not in again.getvalue()
-    assert AIModel.objects.count() == 2
+    assert AIModel.objects.count() == 3
 
 
-def test_the_default_image_model_is_registered_without_a_download(db):
-    call_command("bootstrap_models", modality=["image"], stdout=StringIO())
-    model = AIModel.objects.get(modality="image")
-    assert (model.name, model.source_type, model.source) == (
+def test_the_default_image_and_audio_models_are_registered_without_a_download(db):
+    call_command("bootstrap_models", modality=["image", "audio"], stdout=StringIO())
+    image = AIModel.objects.get(modality="image")
+    assert (image.name, image.source_type, image.source) == (
         "sd-turbo",
         "hub",
         "stabilityai/sd-turbo",
     )
-    assert model.is_default and model.default_params["steps"] == 2
+    assert image.is_default and image.default_params["steps"] == 2
+    audio = AIModel.objects.get(modality="audio")
+    assert (audio.name, audio.source) == ("musicgen-small", "facebook/musicgen-small")
+    assert audio.is_default and audio.options["max_duration"] == 30
 
 
 def test_a_tiny_model_does_not_take_the_default_from_a_real_one(db):

@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='aimodel',
             name='options',
-            field=models.JSONField(blank=True, default=dict, help_text='How the runner loads and limits this model. Image: attention_slicing, vae_tiling, cpu_offload, variant, max_width, max_height. Audio: max_duration. Unknown keys are refused.'),
+            field=models.JSONField(blank=True, default=dict, help_text='How the runner loads and limits this model. Image: attention_slicing, vae_tiling, cpu_offload, variant, max_width, max_height. Audio: max_duration, melody (true for a musicgen-melody model). Unknown keys are refused.'),
         ),
         migrations.CreateModel(
             name='Artifact',

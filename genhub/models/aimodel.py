@@ -53,7 +53,7 @@ class AIModel(models.Model):
         help_text=(
             "How the runner loads and limits this model. Image: attention_slicing, "
             "vae_tiling, cpu_offload, variant, max_width, max_height. "
-            "Audio: max_duration. Unknown keys are refused."
+            "Audio: max_duration, melody (true for a musicgen-melody model). Unknown keys are refused."
         ),
     )
     description = models.TextField(blank=True)

@@ -1,0 +1,329 @@
+"""The audio runner: load MusicGen with transformers, generate codec frames with a
+per-step hook that reports progress and checks for cancel, write the clip in the
+asked format with its record in the tags, and draw its waveform. Workers import
+this module; the web process never does.
+
+Device and precision: CUDA in half precision (bf16 where the GPU has it) when
+there is a GPU, float32 on CPU; `AIModel.dtype` and `AIModel.device` override both.
+
+Time: the EnCodec codec turns one frame of codes into `hop` samples, at
+`frame_rate` frames a second (50 for the released models). The decoder predicts
+its codebooks with a delay pattern, codebook k lagging k steps, so D seconds take
+ceil(D × frame_rate) + num_codebooks - 1 new tokens. Both numbers come from the
+model's config, never from constants here.
+
+The backend is transformers because audiocraft, MusicGen's own library, pins
+torch 2.1 and imports xformers unconditionally (docs/audio.md). Everything
+backend-specific is in `load` and `generate_clip`: an audiocraft worker built in
+its own image could serve the same queue by replacing those two.
+"""
+
+import io
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from django.conf import settings
+from transformers import AutoModelForTextToWaveform, AutoProcessor, StoppingCriteria
+
+from audiogen import waveforms
+from audiogen.params import MIME_TYPES, AudioParams
+from genhub import artifacts, model_cache
+from genhub.devices import free_cuda_memory, pick_device, pick_dtype, seed_everything
+from genhub.errors import JobCancelled, JobError
+from genhub.models import AIModel, Job
+from genhub.progress import JobProgress
+
+log = logging.getLogger(__name__)
+
+# soundfile's container and codec per output format; all four carry tags.
+FILE_FORMATS = {
+    "wav": ("WAV", "PCM_16"),
+    "flac": ("FLAC", "PCM_16"),
+    "ogg": ("OGG", "VORBIS"),
+    "mp3": ("MP3", "MPEG_LAYER_III"),
+}
+MODEL_OPTIONS = {"max_duration", "melody"}
+STEP_EVENTS_PER_CLIP = 40  # a 30 s clip is 1500 frames; one event every ~40 of them
+
+
+# --- load -------------------------------------------------------------------
+
+
+@dataclass
+class MusicModel:
+    model: Any
+    processor: Any
+    device: str
+
+    @property
+    def sampling_rate(self) -> int:
+        return int(self.model.config.audio_encoder.sampling_rate)
+
+    @property
+    def frame_rate(self) -> float:
+        codec = self.model.config.audio_encoder
+        return codec.sampling_rate / math.prod(codec.upsampling_ratios)
+
+    @property
+    def num_codebooks(self) -> int:
+        return int(self.model.decoder.config.num_codebooks)
+
+    @property
+    def takes_melody(self) -> bool:
+        return self.model.config.model_type == "musicgen_melody"
+
+
+def load(aimodel: AIModel, device: str) -> MusicModel:
+    unknown = set(aimodel.options or {}) - MODEL_OPTIONS
+    if unknown:
+        raise JobError(
+            f"Model '{aimodel.name}' has unknown options {sorted(unknown)}; an admin can fix "
+            f"them in the model's options (known: {sorted(MODEL_OPTIONS)})."
+        )
+    if aimodel.source_type == AIModel.SourceType.HUB:
+        location = aimodel.source
+        options: dict[str, Any] = {
+            "revision": aimodel.revision or None,
+            "cache_dir": str(settings.GENHUB_MODEL_DIR / "hub"),
+        }
+    else:
+        location, options = aimodel.source, {}
+    try:
+        processor = AutoProcessor.from_pretrained(location, **options)
+        model = AutoModelForTextToWaveform.from_pretrained(
+            location, dtype=pick_dtype(aimodel.dtype, device), **options
+        )
+    except (OSError, ValueError, ImportError) as error:
+        raise JobError(
+            f"Model '{aimodel.name}' could not be loaded from {aimodel.source_type} "
+            f"'{aimodel.source}': {error}. Check the model's source in the admin."
+        ) from error
+    model.to(device).eval()
+    return MusicModel(model, processor, device)
+
+
+def _nbytes(loaded: MusicModel) -> int:
+    return sum(p.numel() * p.element_size() for p in loaded.model.parameters())
+
+
+# --- generate ---------------------------------------------------------------
+
+
+class _FrameProgress(StoppingCriteria):
+    """Called by generate after every step: reports whole frames done every few
+    frames, and leaves the loop at once when the job is cancelled. (transformers
+    5.23's MusicGen drops a `streamer` before its loop; this hook is called.)"""
+
+    def __init__(self, progress: JobProgress, frames: int, delay: int) -> None:
+        self.progress = progress
+        self.frames = frames
+        self.delay = delay  # steps before the first whole frame (the delay pattern)
+        self.every = max(1, frames // STEP_EVENTS_PER_CLIP)
+        self.steps = 0
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        if self.progress.cancel_requested:
+            # Raised, not returned as "done": a loop stopped early would still
+            # decode a partial clip.
+            raise JobCancelled()
+        self.steps += 1
+        done = min(self.frames, self.steps - self.delay)
+        if done > 0 and (done % self.every == 0 or done == self.frames):
+            self.progress.step(done, self.frames)
+        flags = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        return flags  # type: ignore[return-value]  # a bool tensor is what generate() checks
+
+
+def generate_clip(
+    music: MusicModel,
+    params: AudioParams,
+    melody: tuple[np.ndarray, int] | None,
+    progress: JobProgress,
+) -> tuple[np.ndarray, int]:
+    """(samples × channels float32 array, new tokens) for one clip of params.duration."""
+    frames = math.ceil(params.duration * music.frame_rate - 1e-6)
+    new_tokens = frames + music.num_codebooks - 1
+    limit = getattr(music.model.decoder.config, "max_position_embeddings", None)
+    if limit and new_tokens + 1 > limit:
+        longest = (limit - music.num_codebooks) / music.frame_rate
+        raise JobError(
+            f"{params.duration} s is {new_tokens} tokens; this model holds {limit}, about "
+            f"{longest:.0f} s. Ask for a shorter clip."
+        )
+    inputs = _inputs(music, params, melody)
+    sampling: dict[str, Any] = {
+        "do_sample": True,
+        "guidance_scale": params.guidance_scale if params.guidance_scale > 1 else None,
+        "temperature": params.temperature,
+        "top_k": params.top_k or None,
+        "top_p": params.top_p or None,
+    }
+    hook = _FrameProgress(progress, frames, music.num_codebooks - 1)
+    with torch.inference_mode():
+        audio = music.model.generate(
+            **inputs, **sampling, max_new_tokens=new_tokens, stopping_criteria=[hook]
+        )
+    wanted = round(params.duration * music.sampling_rate)
+    clip = audio[0, :, :wanted].to(torch.float32).cpu().numpy().T  # (samples, channels)
+    return np.ascontiguousarray(clip), new_tokens
+
+
+def _inputs(
+    music: MusicModel, params: AudioParams, melody: tuple[np.ndarray, int] | None
+) -> dict[str, torch.Tensor]:
+    if melody is None:
+        encoded = music.processor(text=[params.prompt], padding=True, return_tensors="pt")
+    else:
+        samples, rate = melody
+        wanted_rate = music.processor.feature_extractor.sampling_rate
+        encoded = music.processor(
+            audio=_resample(samples.mean(axis=1), rate, wanted_rate),
+            sampling_rate=wanted_rate,
+            text=[params.prompt],
+            padding=True,
+            return_tensors="pt",
+        )
+    return {k: v.to(music.device) for k, v in encoded.items()}
+
+
+def _resample(mono: np.ndarray, rate: int, wanted: int) -> np.ndarray:
+    """Linear resampling: enough for the chroma features a melody model reads."""
+    if rate == wanted:
+        return mono.astype(np.float32)
+    positions = np.arange(round(len(mono) * wanted / rate)) * (rate / wanted)
+    return np.interp(positions, np.arange(len(mono)), mono).astype(np.float32)
+
+
+def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
+    aimodel = job.model
+    device = pick_device(aimodel.device)
+    entry, cached = model_cache.get_or_load(
+        (*aimodel.cache_key, device), lambda: load(aimodel, device), _nbytes
+    )
+    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
+    music: MusicModel = entry.value
+    melody = _melody(params, music, aimodel)
+
+    seed = params.seed if params.seed is not None else random.randrange(2**32)
+    seed_everything(seed)
+    if progress.cancel_requested:
+        raise JobCancelled()
+    started = time.monotonic()
+    try:
+        clip, new_tokens = generate_clip(music, params, melody, progress)
+    except torch.OutOfMemoryError as error:
+        free_cuda_memory()
+        raise JobError(
+            f"The GPU ran out of memory making {params.duration} s of audio. Ask for a "
+            "shorter duration, or ask an admin to use a smaller MusicGen model."
+        ) from error
+    seconds = time.monotonic() - started
+    progress.metrics.update(
+        generate_seconds=round(seconds, 3),
+        realtime_factor=round(params.duration / seconds, 3) if seconds > 0 else None,
+    )
+
+    record = _record(aimodel, music, params, seed, new_tokens, clip)
+    data = encode_clip(clip, music.sampling_rate, params.format, record)
+    artifact = artifacts.save_output(
+        job,
+        0,
+        data,
+        mime_type=MIME_TYPES[params.format],
+        extension=params.format,
+        thumbnail=waveforms.waveform_png(clip),
+        thumbnail_extension="png",
+        duration_seconds=round(len(clip) / music.sampling_rate, 3),
+        sample_rate=music.sampling_rate,
+        channels=clip.shape[1],
+        seed=seed,
+        record=record,
+    )
+    clip_out = {
+        "artifact": str(artifact.pk),
+        **artifacts.links(artifact),
+        "format": params.format,
+        "duration_seconds": artifact.duration_seconds,
+        "sample_rate": artifact.sample_rate,
+        "channels": artifact.channels,
+        "seed": seed,
+    }
+    return {"clips": [clip_out], "seed": seed}
+
+
+def _melody(params: AudioParams, music: MusicModel, aimodel: AIModel) -> Any:
+    if params.melody is None:
+        return None
+    if not music.takes_melody:
+        raise JobError(
+            f"Model '{aimodel.name}' is not a melody model, so it cannot use a melody clip. "
+            "Leave melody out, or pick a musicgen-melody model."
+        )
+    import soundfile
+
+    _, data = artifacts.read_reference(params.melody)
+    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    return samples, rate
+
+
+def encode_clip(clip: np.ndarray, sampling_rate: int, audio_format: str, record: dict) -> bytes:
+    """The clip as a file of `audio_format`, with the generation record in its tags."""
+    import soundfile
+
+    container, codec = FILE_FORMATS[audio_format]
+    buffer = io.BytesIO()
+    with soundfile.SoundFile(
+        buffer,
+        "w",
+        samplerate=sampling_rate,
+        channels=clip.shape[1],
+        format=container,
+        subtype=codec,
+    ) as output:
+        output.title = record["prompt"][:250]
+        output.artist = f"GenHub ({record['model']})"
+        output.software = "GenHub"
+        output.comment = json.dumps(record, sort_keys=True, ensure_ascii=False)
+        output.write(np.clip(clip, -1.0, 1.0))
+    return buffer.getvalue()
+
+
+def _record(
+    aimodel: AIModel,
+    music: MusicModel,
+    params: AudioParams,
+    seed: int,
+    new_tokens: int,
+    clip: np.ndarray,
+) -> dict[str, Any]:
+    """Everything needed to make this clip again."""
+    import transformers
+
+    record: dict[str, Any] = {
+        "prompt": params.prompt,
+        "model": aimodel.name,
+        "model_revision": aimodel.revision,
+        "duration": params.duration,
+        "guidance_scale": params.guidance_scale,
+        "temperature": params.temperature,
+        "top_k": params.top_k,
+        "top_p": params.top_p,
+        "seed": seed,
+        "format": params.format,
+        "sample_rate": music.sampling_rate,
+        "channels": int(clip.shape[1]),
+        "new_tokens": new_tokens,
+        "device": music.device,
+        "dtype": str(music.model.dtype).removeprefix("torch."),
+        "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
+    }
+    if params.melody is not None:
+        record["melody"] = params.melody
+    return record

@@ -1,0 +1,124 @@
+"""The audio runner on the tiny MusicGen, in this process: durations in every
+format, tags, seeds, progress by frame, cancel and the waveform."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+import soundfile
+from PIL import Image
+
+from audiogen.params import AudioParams
+from audiogen.runner import run
+from genhub.errors import JobCancelled, JobError
+from genhub.jobs import submit_job
+from genhub.models import Artifact
+from genhub.progress import JobProgress
+
+FRAME_SECONDS = 1 / 50  # the tiny codec's frame, as the real ones'
+
+
+class RecordingProgress(JobProgress):
+    def __init__(self, job, cancel_at_step=None):
+        super().__init__(job)
+        self.steps = []
+        self.cancel_at_step = cancel_at_step
+
+    def step(self, step, total, preview=None):
+        self.steps.append((step, total))
+        if self.cancel_at_step is not None and len(self.steps) >= self.cancel_at_step:
+            self.mark_cancel_requested()
+        super().step(step, total, preview)
+
+
+def generate(owner, **params):
+    job = submit_job(owner, "audio", None, {"prompt": "lo-fi beat", **params})
+    progress = RecordingProgress(job)
+    return job, run(job, AudioParams.model_validate(job.params), progress), progress
+
+
+def stored(artifact_id):
+    with Artifact.objects.get(pk=artifact_id).file.open("rb") as handle:
+        return handle.read()
+
+
+@pytest.mark.parametrize("audio_format", ["wav", "flac", "ogg", "mp3"])
+def test_each_format_decodes_to_the_asked_duration_with_the_record_in_its_tags(
+    alice, tiny_audio, audio_format
+):
+    job, result, _ = generate(alice, duration=1.5, seed=3, format=audio_format)
+    [clip] = result["clips"]
+    data = stored(clip["artifact"])
+    samples, rate = soundfile.read(io.BytesIO(data), always_2d=True)
+    assert rate == 16000 and samples.shape[1] == 1
+    assert abs(len(samples) / rate - 1.5) <= FRAME_SECONDS
+    tags = soundfile.SoundFile(io.BytesIO(data)).copy_metadata()
+    record = json.loads(tags["comment"])
+    assert record == job.artifacts.get().record
+    assert (record["prompt"], record["duration"], record["seed"]) == ("lo-fi beat", 1.5, 3)
+    assert record["format"] == audio_format and tags["title"] == "lo-fi beat"
+    artifact = job.artifacts.get()
+    assert artifact.mime_type == {"wav": "audio/wav", "flac": "audio/flac"}.get(
+        audio_format, artifact.mime_type
+    )
+    assert (artifact.sample_rate, artifact.channels, artifact.seed) == (16000, 1, 3)
+    assert artifact.duration_seconds == pytest.approx(1.5, abs=FRAME_SECONDS)
+
+
+def test_the_same_seed_gives_the_same_samples(alice, tiny_audio):
+    _, first, _ = generate(alice, duration=1.0, seed=11)
+    _, again, _ = generate(alice, duration=1.0, seed=11)
+    _, other, _ = generate(alice, duration=1.0, seed=12)
+    first_wav = stored(first["clips"][0]["artifact"])
+    assert first_wav == stored(again["clips"][0]["artifact"])
+    assert first_wav != stored(other["clips"][0]["artifact"])
+
+
+def test_progress_counts_frames_in_tens_of_events(alice, tiny_audio):
+    _, _, progress = generate(alice, duration=30.0, seed=1, guidance_scale=1.0)
+    frames = [step for step, _ in progress.steps]
+    assert frames == sorted(set(frames))
+    assert frames[-1] == 1500 and {total for _, total in progress.steps} == {1500}
+    assert 20 <= len(frames) <= 50
+
+
+def test_cancel_stops_within_a_frame_step_and_keeps_no_file(alice, tiny_audio):
+    job = submit_job(alice, "audio", None, {"prompt": "x", "duration": 20.0, "seed": 1})
+    progress = RecordingProgress(job, cancel_at_step=1)
+    with pytest.raises(JobCancelled):
+        run(job, AudioParams.model_validate(job.params), progress)
+    assert len(progress.steps) == 1  # the next step's hook saw the flag
+    assert not job.artifacts.exists()
+
+
+def test_the_waveform_is_a_picture_of_the_clip(alice, tiny_audio):
+    job, result, _ = generate(alice, duration=1.0, seed=5)
+    artifact = job.artifacts.get()
+    waveform = Image.open(artifact.thumbnail.open("rb"))
+    assert waveform.format == "PNG" and waveform.size == (800, 120)
+    alpha = np.asarray(waveform)[:, :, 3]
+    drawn_columns = (alpha > 0).any(axis=0)
+    assert drawn_columns.all(), "every column has a bar"
+    assert result["clips"][0]["thumbnail_url"].endswith("/thumbnail")
+
+
+def test_a_flat_clip_draws_a_flat_line():
+    from audiogen.waveforms import waveform_png
+
+    silent = Image.open(io.BytesIO(waveform_png(np.zeros((16000, 1), dtype=np.float32))))
+    rows = (np.asarray(silent)[:, :, 3] > 0).any(axis=1)
+    assert rows.sum() <= 2  # the middle line only
+
+
+def test_a_melody_clip_needs_a_melody_model(alice, tiny_audio):
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros(8000, dtype=np.float32), 16000, format="WAV")
+    tiny_audio.options = {**tiny_audio.options, "melody": True}  # an admin's mistake
+    tiny_audio.save()
+    import base64
+
+    melody = base64.b64encode(buffer.getvalue()).decode()
+    job = submit_job(alice, "audio", None, {"prompt": "x", "duration": 1.0, "melody": melody})
+    with pytest.raises(JobError, match="not a melody model"):
+        run(job, AudioParams.model_validate(job.params), RecordingProgress(job))
