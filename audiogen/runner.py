@@ -126,6 +126,10 @@ class _FrameProgress(StoppingCriteria):
         self.frames = frames
         self.delay = delay  # steps before the first whole frame (the delay pattern)
         self.every = max(1, frames // STEP_EVENTS_PER_CLIP)
+        # And no closer together than the token window: on a fast model each
+        # event's CPU would come out of generation (see docs/benchmarks.md).
+        self.window = settings.GENHUB_TOKEN_COALESCE_MS / 1000
+        self.last_event = 0.0
         self.steps = 0
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
@@ -135,8 +139,13 @@ class _FrameProgress(StoppingCriteria):
             raise JobCancelled()
         self.steps += 1
         done = min(self.frames, self.steps - self.delay)
-        if done > 0 and (done % self.every == 0 or done == self.frames):
+        if done == self.frames or (
+            done > 0
+            and done % self.every == 0
+            and time.monotonic() - self.last_event >= self.window
+        ):
             self.progress.step(done, self.frames)
+            self.last_event = time.monotonic()
         flags = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
         return flags  # type: ignore[return-value]  # a bool tensor is what generate() checks
 

@@ -78,7 +78,17 @@ def _train_t5_vocab() -> list[tuple[str, float]]:
     return vocab + [(char, rarest) for char in extra]
 
 
-def build_tiny_music_model(target: Path) -> Path:
+# Decoder sizes: (hidden, layers, heads, ffn). "tiny" is for tests; "small" gives a
+# CPU benchmark enough work per step; "musicgen-small" is the released small
+# model's decoder (300M parameters, random weights) for GPU benchmarks.
+DECODER_SIZES = {
+    "tiny": (64, 2, 4, 128),
+    "small": (512, 8, 8, 2048),
+    "musicgen-small": (1024, 24, 16, 4096),
+}
+
+
+def build_tiny_music_model(target: Path, size: str = "tiny") -> Path:
     import torch
     from transformers import (
         EncodecConfig,
@@ -125,14 +135,15 @@ def build_tiny_music_model(target: Path) -> Path:
         use_conv_shortcut=False,
     )
     no_code_yet = CODEBOOK_SIZE
+    hidden, layers, heads, ffn = DECODER_SIZES[size]
     decoder = MusicgenDecoderConfig(
         vocab_size=CODEBOOK_SIZE,
         num_codebooks=NUM_CODEBOOKS,
         # Wider than the text encoder, like the real models, so the projection between them exists.
-        hidden_size=64,
-        ffn_dim=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
+        hidden_size=hidden,
+        ffn_dim=ffn,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
         max_position_embeddings=2048,
         pad_token_id=no_code_yet,
         bos_token_id=no_code_yet,

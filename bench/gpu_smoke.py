@@ -29,6 +29,7 @@ PROMPT = "A lighthouse on a rocky coast at dusk"
 SMOKE_PARAMS: dict[str, dict[str, Any]] = {
     "text": {"max_new_tokens": 64, "temperature": 0, "seed": 0},
     "image": {"steps": 4, "seed": 0},
+    "audio": {"duration": 2.0, "seed": 0},
 }
 HALF_PRECISION = ("torch.float16", "torch.bfloat16")
 
@@ -73,6 +74,8 @@ def loaded_dtypes() -> set[str]:
         parts = entry.value if isinstance(entry.value, tuple) else (entry.value,)
         if hasattr(entry.value, "text2image"):  # an image pipeline: look at its parts
             parts = tuple(entry.value.text2image.components.values())
+        elif hasattr(entry.value, "processor"):  # a MusicGen and its processor
+            parts = (entry.value.model,)
         for part in parts:
             if isinstance(part, torch.nn.Module):
                 found.update(str(p.dtype) for p in part.parameters())
@@ -105,6 +108,8 @@ def smoke(owner: Any, modality: Any, which: str) -> bool:
         print(f"  tokens/s        {metrics['tokens_per_second']} (second job)")
     if "seconds_per_image" in metrics:
         print(f"  s/image         {metrics['seconds_per_image']} (second job)")
+    if "realtime_factor" in metrics:
+        print(f"  x real time     {metrics['realtime_factor']} (second job)")
     print(f"  generate        {metrics.get('generate_seconds')} s")
     print(f"  peak memory     {peak_mib:.0f} MiB (torch.cuda.max_memory_allocated)")
     print(f"  status          {first.status}, {second.status} {second.error}".rstrip())

@@ -75,12 +75,19 @@ def test_the_same_seed_gives_the_same_samples(alice, tiny_audio):
     assert first_wav != stored(other["clips"][0]["artifact"])
 
 
-def test_progress_counts_frames_in_tens_of_events(alice, tiny_audio):
+def test_progress_counts_frames_in_tens_of_events(alice, tiny_audio, settings):
+    settings.GENHUB_TOKEN_COALESCE_MS = 0  # events by frame count only
     _, _, progress = generate(alice, duration=30.0, seed=1, guidance_scale=1.0)
     frames = [step for step, _ in progress.steps]
     assert frames == sorted(set(frames))
     assert frames[-1] == 1500 and {total for _, total in progress.steps} == {1500}
     assert 20 <= len(frames) <= 50
+
+
+def test_progress_events_are_no_closer_than_the_coalescing_window(alice, tiny_audio, settings):
+    settings.GENHUB_TOKEN_COALESCE_MS = 10_000
+    _, _, progress = generate(alice, duration=5.0, seed=1)
+    assert [step for step, _ in progress.steps] == [6, 250]  # the first, then the last
 
 
 def test_cancel_stops_within_a_frame_step_and_keeps_no_file(alice, tiny_audio):

@@ -1,0 +1,190 @@
+"""Music generation: the model alone against the whole service, side by side in one run.
+
+Same model, prompt, duration and seed; requests one at a time. Each round runs
+one raw generate and one service request, in turns first.
+
+raw      `generate` on the model `audiogen.runner.load` returns, as a transformers
+         script would call it (sampling, guidance, max_new_tokens from the duration;
+         no progress hook, nothing written): seconds of audio per second of compute.
+service  POST /api/v1/audio/generations -> Celery worker -> the job's `succeeded`
+         event: dispatch, the frame-step events, encoding the file with its tags,
+         the waveform, storage and the final write all count.
+
+Goal: service real-time factor >= 0.95 x raw (exit status 1 when missed).
+
+Models: `tiny` (tests' model), `small` (a bigger random decoder: enough work per
+step on a CPU), `musicgen-small` (the released small model's decoder size, random
+weights: for a GPU), `default` (musicgen-small from the hub: needs a network).
+
+    .venv/bin/python bench/audio.py [--model small] [--duration 10] [--rounds 5]
+"""
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):  # run as a file: make the project importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.environment import BenchEnvironment, bench_user, prepare, register_model  # noqa: E402
+from bench.text import timed_events  # noqa: E402
+
+PROMPT = "lo-fi hip hop beat with warm piano chords and vinyl crackle"
+GOAL = 0.95
+
+
+def random_model(size: str) -> Any:
+    from django.conf import settings
+
+    from audiogen.tiny import build_tiny_music_model
+    from genhub.models import AIModel
+    from genhub.registration import register_model as register
+
+    target = settings.GENHUB_MODEL_DIR / "bench" / f"audio-{size}"
+    if not (target / "config.json").exists():
+        print(f"  building a random {size} MusicGen in {target}...", flush=True)
+        build_tiny_music_model(target, size)
+    model, _ = register(
+        f"bench-audio-{size}",
+        make_default=False,
+        modality="audio",
+        source_type=AIModel.SourceType.LOCAL,
+        source=str(target),
+        options={"max_duration": 30},
+    )
+    return model
+
+
+class RawModel:
+    def __init__(self, aimodel: Any) -> None:
+        from audiogen.runner import load
+        from genhub.devices import pick_device
+
+        self.device = pick_device(aimodel.device)
+        self.music = load(aimodel, self.device)
+
+    def generate(self, body: dict[str, Any]) -> float:
+        """Real-time factor of one call: seconds of audio per second of compute."""
+        import math
+
+        import torch
+
+        music = self.music
+        frames = math.ceil(body["duration"] * music.frame_rate - 1e-6)
+        inputs = music.processor(text=[body["prompt"]], padding=True, return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items()}
+        torch.manual_seed(body["seed"])
+        started = time.perf_counter()
+        with torch.inference_mode():
+            audio = music.model.generate(
+                **inputs,
+                do_sample=True,
+                guidance_scale=body["guidance_scale"],
+                top_k=250,
+                max_new_tokens=frames + music.num_codebooks - 1,
+            )
+            audio.cpu()
+        return body["duration"] / (time.perf_counter() - started)
+
+
+def service_request(client: Any, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    posted = time.perf_counter()
+    job_id = client.generate_audio(**body)["id"]
+    with client.events(job_id) as socket:
+        events = timed_events(socket)
+    job = client.job(job_id)
+    if job["status"] != "succeeded":
+        raise RuntimeError(f"job {job_id} ended {job['status']}: {job['error']}")
+    return body["duration"] / (events[-1][0] - posted), job
+
+
+def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
+    from tests.stack import Client, WebServer, Worker
+
+    if args.model == "default":
+        aimodel = register_model("audio", "default")
+    else:
+        aimodel = random_model(args.model)
+    _, key = bench_user()
+    body = {
+        "model": aimodel.name,
+        "prompt": PROMPT,
+        "duration": args.duration,
+        "guidance_scale": 3.0,
+        "seed": 1234,
+        "format": args.format,
+    }
+    print("Starting the web server and an audio worker...", flush=True)
+    raw_runs: list[float] = []
+    service_runs: list[float] = []
+    worker_runs: list[float] = []
+    with ExitStack() as running:
+        server = WebServer(env.subprocess_env(), env.workdir / "web.log")
+        running.callback(server.stop)
+        worker = Worker(
+            env.subprocess_env(), env.workdir / "worker.log", name="bench", queues="audio"
+        )
+        running.callback(worker.stop)
+        client = Client(server, key)
+        raw = RawModel(aimodel)
+        print(
+            f"model {aimodel.name} on {raw.device} ({raw.music.model.dtype}), "
+            f"{args.duration} s clips as {args.format}, {args.rounds} rounds",
+            flush=True,
+        )
+        raw.generate(body)
+        service_request(client, body)  # the worker loads the model here
+        for number in range(1, args.rounds + 1):
+            if number % 2:
+                raw_runs.append(raw.generate(body))
+            rtf, job = service_request(client, body)
+            if not number % 2:
+                raw_runs.append(raw.generate(body))
+            service_runs.append(rtf)
+            worker_runs.append(job["metrics"]["realtime_factor"])
+            print(
+                f"  round {number}: raw {raw_runs[-1]:.3f} x real time, "
+                f"service {rtf:.3f} x real time",
+                flush=True,
+            )
+    ratio = statistics.median(service_runs) / statistics.median(raw_runs)
+    paired = statistics.median(s / r for s, r in zip(service_runs, raw_runs, strict=True))
+    print("\n| figure (seconds of audio per second) | median | min |")
+    print("| --- | ---: | ---: |")
+    for name, values in (
+        ("raw generate", raw_runs),
+        ("worker generate with progress hook (job.metrics)", worker_runs),
+        ("service, POST -> succeeded", service_runs),
+    ):
+        print(f"| {name} | {statistics.median(values):.3f} | {min(values):.3f} |")
+    print(f"\nservice / raw: {ratio:.3f} x (paired {paired:.3f} x)")
+    passed = ratio >= GOAL
+    print(f"{'PASS' if passed else 'FAIL'}  service real-time factor >= {GOAL} x raw")
+    return passed
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--model", choices=["tiny", "small", "musicgen-small", "default"], default="small"
+    )
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds (default 10)")
+    parser.add_argument("--format", default="wav", choices=["wav", "flac", "ogg", "mp3"])
+    parser.add_argument("--rounds", type=int, default=5)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    env = prepare()  # before anything reads Django settings
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return 0 if run(env, args) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
