@@ -22,6 +22,7 @@ run-tiny: $(VENV)/.runtime
 	$(PY) manage.py serve --tiny
 
 test: $(VENV)/.dev
+	bash scripts/ensure-chromium
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -36,6 +37,8 @@ format: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(PY) bench/text.py
+	$(PY) bench/image.py
+	$(PY) bench/audio.py
 
 clean:
 	rm -rf $(VENV) var

@@ -47,6 +47,7 @@ class JobOut(Schema):
     error: str
     metrics: dict[str, Any]
     cancel_requested: bool
+    queue_position: int | None  # 1 = next to run; None when not queued
     attempts: int
     created_at: datetime
     started_at: datetime | None
@@ -100,6 +101,7 @@ def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
         "error": job.error,
         "metrics": job.metrics,
         "cancel_requested": job.cancel_requested,
+        "queue_position": job.queue_position(),
         "attempts": job.attempts,
         "created_at": job.created_at,
         "started_at": job.started_at,

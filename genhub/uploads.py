@@ -56,9 +56,10 @@ def encode(data: bytes) -> str:
 
 
 def request_fields(request: HttpRequest, upload_fields: tuple[str, ...]) -> dict[str, Any]:
-    """A generation request's fields, from a JSON body or a multipart form whose
-    file parts (`upload_fields`) are read as base64, so one schema checks both."""
-    if request.content_type == "multipart/form-data":
+    """A generation request's fields, from a JSON body or a form (a page's form
+    posts one) whose file parts (`upload_fields`) are read as base64, so one
+    schema checks both."""
+    if request.content_type in ("multipart/form-data", "application/x-www-form-urlencoded"):
         # An empty form field means "not given", as a browser sends it.
         fields: dict[str, Any] = {k: v for k, v in request.POST.items() if v != ""}
         for name in upload_fields:

@@ -94,8 +94,9 @@ class Worker(Process):
 
 
 class WebServer(Process):
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.port = free_port()
+    def __init__(self, env: dict[str, str], log: Path, port: int | None = None) -> None:
+        self.env = env
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [
             sys.executable,
@@ -119,6 +120,13 @@ class WebServer(Process):
             return httpx.get(f"{self.url}/api/v1/openapi.json", timeout=1).status_code == 200
         except httpx.HTTPError:
             return False
+
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop the server (closing every WebSocket), wait, and start it again on
+        the same port, as a deploy or a crash and restart would."""
+        self.stop()
+        time.sleep(down_for)
+        WebServer.__init__(self, self.env, self.log, self.port)
 
     @property
     def ws_url(self) -> str:

@@ -3,6 +3,7 @@
 import hashlib
 import hmac
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -43,7 +44,7 @@ class ApiKey(models.Model):
         return f"{KEY_PREFIX}{self.prefix}… ({self.user})"
 
     @classmethod
-    def issue(cls, user: models.Model, name: str = "") -> tuple["ApiKey", str]:
+    def issue(cls, user: Any, name: str = "") -> tuple["ApiKey", str]:
         """Create a key for `user`; returns the row and the key, which is not kept."""
         prefix = secrets.token_hex(4)
         key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"

@@ -81,6 +81,15 @@ class Job(models.Model):
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    def queue_position(self) -> int | None:
+        """1 for the next job its modality's workers will take; None unless queued."""
+        if self.status != JobStatus.QUEUED or self.enqueued_at is None:
+            return None
+        ahead = Job.objects.filter(
+            modality=self.modality, status=JobStatus.QUEUED, enqueued_at__lt=self.enqueued_at
+        )
+        return ahead.count() + 1
+
     @property
     def group_name(self) -> str:
         """The channel-layer group that carries this job's events."""

@@ -1,0 +1,92 @@
+"""Form fields drawn from a params schema, so a page's inputs carry the same
+bounds, defaults and help text that the API enforces: one schema, two faces."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+LABELS = {
+    "num_images": "Images",
+    "top_k": "Top-k",
+    "top_p": "Top-p",
+    "max_new_tokens": "Max new tokens",
+    "guidance_scale": "Guidance (CFG)",
+}
+
+
+@dataclass
+class FormField:
+    name: str
+    label: str
+    kind: str  # number | text | textarea | select | file
+    help: str = ""
+    default: Any = None
+    minimum: float | None = None
+    maximum: float | None = None
+    exclusive_minimum: bool = False
+    step: str = "any"
+    choices: list[str] = field(default_factory=list)
+    required: bool = False
+    value: Any = None
+    error: str = ""
+
+    @property
+    def shown_value(self) -> Any:
+        return self.default if self.value is None else self.value
+
+
+def schema_fields(
+    schema: type[BaseModel],
+    names: list[str],
+    *,
+    defaults: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    kinds: dict[str, str] | None = None,
+) -> list[FormField]:
+    """Fields for `names`, in that order. `defaults` (a model's default_params)
+    win over the schema's; `values` and `errors` refill a form sent back."""
+    described = schema.model_json_schema()
+    required = set(described.get("required", []))
+    defaults, values, errors, kinds = defaults or {}, values or {}, errors or {}, kinds or {}
+    fields = []
+    for name in names:
+        spec = described["properties"][name]
+        typed = next((s for s in spec.get("anyOf", [spec]) if s.get("type") != "null"), spec)
+        kind = kinds.get(name) or _kind(typed)
+        form_field = FormField(
+            name=name,
+            label=LABELS.get(name) or name.replace("_", " ").capitalize(),
+            kind=kind,
+            help=spec.get("description", ""),
+            default=defaults.get(name, spec.get("default")),
+            minimum=typed.get("minimum", typed.get("exclusiveMinimum")),
+            maximum=typed.get("maximum"),
+            exclusive_minimum="exclusiveMinimum" in typed,
+            step="1" if typed.get("type") == "integer" else "any",
+            choices=list(typed.get("enum", [])),
+            required=name in required,
+            value=values.get(name),
+            error=errors.get(name, ""),
+        )
+        fields.append(form_field)
+    return fields
+
+
+def _kind(typed: dict[str, Any]) -> str:
+    if "enum" in typed:
+        return "select"
+    if typed.get("type") in ("integer", "number"):
+        return "number"
+    return "text"
+
+
+def errors_by_field(detail: Any) -> dict[str, str]:
+    """{field: message} from an API-style error list (`loc`, `msg`)."""
+    found: dict[str, str] = {}
+    for error in detail:
+        loc = [part for part in error.get("loc", []) if part != "body"]
+        name = str(loc[0]) if loc else "__all__"
+        found.setdefault(name, error.get("msg", "invalid"))
+    return found

@@ -1,0 +1,124 @@
+"""The pages every modality shares: its generation form (which also works with
+JavaScript off), the job page and the history. A modality's own view only says
+which fields its form shows."""
+
+from collections.abc import Callable
+from typing import Any
+
+import pydantic
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from genhub import modalities
+from genhub.errors import InvalidInput
+from genhub.forms import errors_by_field, schema_fields
+from genhub.jobs import QueueUnavailable, submit_job
+from genhub.models import AIModel, Job, JobStatus
+from genhub.uploads import request_fields
+
+ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+def generation_page(
+    request: HttpRequest,
+    modality: str,
+    template: str,
+    *,
+    basic: list[str],
+    advanced: list[str],
+    kinds: dict[str, str] | None = None,
+    prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    context: dict[str, Any] | None = None,
+) -> HttpResponse:
+    """GET: the form. POST (the form without JavaScript): submit the job and go to
+    its page, or show the form again with each error beside its field."""
+    schema = modalities.get(modality).params_schema
+    models = list(AIModel.objects.enabled().filter(modality=modality))
+    chosen = next((m for m in models if m.name == request.POST.get("model")), None)
+    chosen = chosen or next((m for m in models if m.is_default), models[0] if models else None)
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
+        try:
+            fields = request_fields(request, getattr(schema, "upload_fields", ()))
+            fields.pop("csrfmiddlewaretoken", None)
+            model = fields.pop("model", None)
+            job = submit_job(
+                _user(request), modality, model, prepare(fields) if prepare else fields
+            )
+            return redirect("job", job.pk)
+        except InvalidInput as error:
+            errors = {error.field: error.message}
+        except pydantic.ValidationError as error:
+            errors = errors_by_field(error.errors(include_url=False, include_input=False))
+        except QueueUnavailable:
+            errors = {"__all__": "The job queue is unreachable, so nothing was queued. Try again."}
+        status = 422
+    defaults = chosen.default_params if chosen else {}
+    made = dict(defaults=defaults, values=values, errors=errors, kinds=kinds)
+    page = {
+        "modality": modality,
+        "models": models,
+        "chosen": chosen,
+        "basic": schema_fields(schema, basic, **made),
+        "advanced": schema_fields(schema, advanced, **made),
+        "errors": errors,
+        "form_error": errors.get("__all__") or errors.get("body", ""),
+        "active_jobs": _active_jobs(request, modality),
+        "recent_jobs": _recent_jobs(request, modality),
+        **(context or {}),
+    }
+    return render(request, template, page, status=status)
+
+
+def _active_jobs(request: HttpRequest, modality: str) -> list[Job]:
+    jobs = Job.objects.filter(owner=_user(request), modality=modality, status__in=ACTIVE)
+    return list(jobs.select_related("model").order_by("created_at"))
+
+
+def _recent_jobs(request: HttpRequest, modality: str) -> list[Job]:
+    jobs = Job.objects.filter(owner=_user(request), modality=modality, status=JobStatus.SUCCEEDED)
+    return list(jobs.select_related("model").prefetch_related("artifacts")[:12])
+
+
+@login_required
+def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
+    job = get_object_or_404(
+        Job.objects.visible_to(_user(request))
+        .select_related("model")
+        .prefetch_related("artifacts"),
+        pk=job_id,
+    )
+    outputs = [a for a in job.artifacts.all() if a.role == "output"]
+    inputs = [a for a in job.artifacts.all() if a.role == "input"]
+    return render(request, "job.html", {"job": job, "outputs": outputs, "inputs": inputs})
+
+
+@login_required
+def history_page(request: HttpRequest) -> HttpResponse:
+    jobs = Job.objects.filter(owner=_user(request)).select_related("model")
+    modality, status = request.GET.get("modality", ""), request.GET.get("status", "")
+    if modality:
+        jobs = jobs.filter(modality=modality)
+    if status:
+        jobs = jobs.filter(status=status)
+    page = Paginator(jobs.prefetch_related("artifacts"), 20).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "history.html",
+        {
+            "page": page,
+            "modality": modality,
+            "status": status,
+            "modalities": [m.name for m in modalities.all_modalities()],
+            "statuses": [s.value for s in JobStatus],
+        },
+    )
+
+
+def _user(request: HttpRequest) -> Any:
+    return request.user

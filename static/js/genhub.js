@@ -1,0 +1,253 @@
+// GenHub's shared page code: API calls with the session, field errors, the job
+// WebSocket (reconnects and catches up from the snapshot), the queue panel and
+// the "server unreachable" banner. No framework and no build step.
+"use strict";
+
+const GenHub = (() => {
+  const body = document.body;
+  const API = body.dataset.api;
+  const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
+
+  function banner(show) {
+    const element = document.getElementById("banner");
+    if (element) element.hidden = !show;
+  }
+
+  // One API call. Resolves to {status, data}; a network failure shows the banner.
+  async function call(method, path, payload) {
+    const options = {
+      method,
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": body.dataset.csrf, Accept: "application/json" },
+    };
+    if (payload instanceof FormData) {
+      options.body = payload;
+    } else if (payload !== undefined) {
+      options.body = JSON.stringify(payload);
+      options.headers["Content-Type"] = "application/json";
+    }
+    let response;
+    try {
+      response = await fetch(API + path, options);
+    } catch (error) {
+      banner(true);
+      throw error;
+    }
+    banner(false);
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (error) {
+      data = null;
+    }
+    return { status: response.status, data };
+  }
+
+  function clearErrors(form) {
+    form.querySelectorAll("[data-error-for]").forEach((e) => (e.textContent = ""));
+    form.querySelectorAll(".invalid").forEach((e) => e.classList.remove("invalid"));
+    const general = form.querySelector(".form-error");
+    if (general) general.remove();
+  }
+
+  // Put each error of a 422 beside its field; what names no field goes on top.
+  function showErrors(form, detail) {
+    clearErrors(form);
+    const errors = Array.isArray(detail) ? detail : [{ loc: [], msg: String(detail) }];
+    for (const error of errors) {
+      const loc = (error.loc || []).filter((part) => part !== "body");
+      const name = loc.length ? String(loc[0]) : "";
+      const slot = name && form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
+      if (slot) {
+        if (!slot.textContent) slot.textContent = error.msg;
+        slot.closest(".field")?.classList.add("invalid");
+        slot.closest("details")?.setAttribute("open", "");
+      } else {
+        const general = document.createElement("p");
+        general.className = "form-error";
+        general.textContent = (name ? `${name}: ` : "") + error.msg;
+        form.querySelector("h1, .field")?.after(general);
+      }
+    }
+    form.querySelector(".invalid input, .invalid textarea, .invalid select")?.focus();
+  }
+
+  // The form's fields, leaving out empty ones (the schema's defaults apply).
+  function formData(form) {
+    const data = new FormData(form);
+    for (const [key, value] of [...data.entries()]) {
+      if (key === "csrfmiddlewaretoken" || value === "" || (value instanceof File && !value.name)) {
+        data.delete(key);
+      }
+    }
+    return data;
+  }
+
+  // A job's events. A new connection starts with a snapshot of the whole job,
+  // so a dropped socket is simply opened again; `seq` drops what was seen.
+  class JobStream {
+    constructor(jobId, onEvent) {
+      this.jobId = jobId;
+      this.onEvent = onEvent;
+      this.seq = -1;
+      this.failures = 0;
+      this.finished = false;
+      this.connect();
+    }
+
+    connect() {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      this.socket = new WebSocket(`${scheme}://${location.host}/ws/jobs/${this.jobId}/`);
+      this.socket.onopen = () => {
+        this.failures = 0;
+        banner(false);
+      };
+      this.socket.onmessage = (message) => {
+        const event = JSON.parse(message.data);
+        if (event.type !== "snapshot" && event.seq <= this.seq) return;
+        this.seq = event.seq;
+        if (TERMINAL.has(event.status) && (event.type === "snapshot" || TERMINAL.has(event.type))) {
+          this.finished = true;
+        }
+        this.onEvent(event);
+      };
+      this.socket.onclose = (closed) => {
+        if (this.finished || closed.code === 4401 || closed.code === 4404) return;
+        this.failures += 1;
+        if (this.failures > 2) banner(true);
+        const wait = Math.min(5000, 300 * 2 ** this.failures);
+        setTimeout(() => this.connect(), wait);
+      };
+    }
+
+    close() {
+      this.finished = true;
+      this.socket.close();
+    }
+  }
+
+  // The "live" panel: status, progress bar, step count, error and a Stop button.
+  class LivePanel {
+    constructor(element) {
+      this.element = element;
+      this.jobId = null;
+      element.querySelector("[data-stop]")?.addEventListener("click", () => {
+        if (this.jobId) cancel(this.jobId);
+      });
+    }
+
+    start(job) {
+      this.jobId = job.id;
+      this.element.hidden = false;
+      this.element.dataset.job = job.id;
+      this.element.querySelector("[data-stop]").hidden = false;
+      this.error("");
+      this.update({ status: job.status, progress: 0 });
+      this.steps(job.queue_position ? `#${job.queue_position} in queue` : "");
+    }
+
+    update(event) {
+      const labels = {
+        queued: "Queued",
+        running: "Running",
+        succeeded: "Done",
+        failed: "Failed",
+        cancelled: "Cancelled",
+      };
+      this.element.querySelector("[data-live-status]").textContent =
+        labels[event.status] || event.status;
+      this.element.dataset.status = event.status;
+      if (typeof event.progress === "number") {
+        this.element.querySelector("[data-progress]").value = event.progress;
+      }
+      if (TERMINAL.has(event.status)) this.element.querySelector("[data-stop]").hidden = true;
+    }
+
+    steps(text) {
+      this.element.querySelector("[data-steps]").textContent = text;
+    }
+
+    error(text) {
+      const slot = this.element.querySelector("[data-job-error]");
+      slot.textContent = text;
+      slot.hidden = !text;
+    }
+  }
+
+  async function cancel(jobId) {
+    await call("POST", `/jobs/${jobId}/cancel`);
+  }
+
+  // The queue panel: this page's queued and running jobs, refreshed every 2 s.
+  function watchQueue() {
+    const panel = document.querySelector("[data-queue]");
+    if (!panel) return;
+    const list = panel.querySelector("[data-queue-list]");
+    async function refresh() {
+      try {
+        const modality = panel.dataset.queue;
+        const [queued, running] = await Promise.all([
+          call("GET", `/jobs?modality=${modality}&status=queued&page_size=50`),
+          call("GET", `/jobs?modality=${modality}&status=running&page_size=50`),
+        ]);
+        const jobs = [...running.data.items, ...queued.data.items.reverse()];
+        list.replaceChildren(...jobs.map(queueItem));
+        if (!jobs.length) list.append(Object.assign(document.createElement("li"), {
+          className: "empty", textContent: "Nothing queued.",
+        }));
+      } catch (error) {
+        // The banner says so; try again at the next tick.
+      }
+    }
+    setInterval(refresh, 2000);
+  }
+
+  function queueItem(job) {
+    const item = document.createElement("li");
+    item.dataset.job = job.id;
+    const link = Object.assign(document.createElement("a"), {
+      href: `/jobs/${job.id}/`,
+      textContent: job.prompt.length > 50 ? job.prompt.slice(0, 49) + "…" : job.prompt,
+    });
+    const status = Object.assign(document.createElement("span"), {
+      className: `status ${job.status}`,
+      textContent: job.status === "queued" ? `#${job.queue_position} in queue` : "running",
+    });
+    const button = Object.assign(document.createElement("button"), {
+      type: "button", className: "small", textContent: "Cancel",
+    });
+    button.dataset.cancel = job.id;
+    item.append(link, " ", status, " ", button);
+    return item;
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("[data-cancel]");
+    if (button) {
+      button.disabled = true;
+      cancel(button.dataset.cancel).finally(() => (button.disabled = false));
+    }
+  });
+  document.addEventListener("DOMContentLoaded", watchQueue);
+
+  // Submit a generation form through the API. Resolves to the job, or null when
+  // the request was refused (the errors are then beside their fields).
+  async function submit(form, payload) {
+    clearErrors(form);
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      const { status, data } = await call("POST", form.dataset.endpoint, payload ?? formData(form));
+      if (status === 202) return data;
+      showErrors(form, data ? data.detail : `The server answered ${status}.`);
+      return null;
+    } catch (error) {
+      showErrors(form, "The server cannot be reached; nothing was sent. Try again.");
+      return null;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  return { call, submit, showErrors, formData, JobStream, LivePanel, cancel, TERMINAL };
+})();

@@ -1,0 +1,33 @@
+// The job page: while the job runs, follow it live; when it ends, reload so the
+// server shows the whole result (the same page works with JavaScript off).
+"use strict";
+
+document.addEventListener("DOMContentLoaded", () => {
+  const page = document.querySelector("[data-job-page]");
+  if (!page || GenHub.TERMINAL.has(page.dataset.status)) return;
+  const status = page.querySelector("[data-job-status]");
+  const bar = page.querySelector("[data-progress]");
+  const steps = page.querySelector("[data-steps]");
+  const preview = page.querySelector("[data-preview]");
+  const streamed = page.querySelector("[data-streamed]");
+  let text = "";
+
+  new GenHub.JobStream(page.dataset.jobPage, (event) => {
+    status.textContent = event.status;
+    status.className = `status ${event.status}`;
+    if (typeof event.progress === "number") bar.value = event.progress;
+    if (event.step) steps.textContent = `Step ${event.step} of ${event.total}`;
+    if (event.preview) {
+      preview.src = event.preview;
+      preview.hidden = false;
+    }
+    if (event.type === "snapshot") text = event.text || "";
+    if (event.type === "started") text = "";
+    if (event.type === "token") text += event.text;
+    if (text) {
+      streamed.textContent = text;
+      streamed.hidden = false;
+    }
+    if (GenHub.TERMINAL.has(event.status)) location.reload();
+  });
+});

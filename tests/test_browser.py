@@ -1,0 +1,252 @@
+"""The pages in a real browser (Debian's Chromium under Playwright), against the
+live server and a real Celery worker with the tiny models: each modality from
+form to result, cancel, a field error, reconnecting after the server went away,
+and screenshots of every page, light and dark, desktop and phone."""
+
+import os
+import time
+
+import pytest
+
+from tests.browser import ARGS, CHROMIUM, DESKTOP, PHONE, SCREENSHOTS, RequestLog, log_in
+from tests.stack import Worker
+
+# Playwright's sync API runs an event loop in this thread; Django refuses ORM
+# calls from a thread with a running loop unless told that this is on purpose.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def worker(stack_env, stack_logs):
+    worker = Worker(
+        stack_env, stack_logs / "browser-worker.log", name="all", queues="text,image,audio"
+    )
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def page(browser, live, alice, worker):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    requests = RequestLog(live.url)
+    page.on("request", requests.record)
+    log_in(page, live.url, "alice", "alice-pass-123")
+    page.server_url = live.url
+    yield page
+    context.close()
+    assert requests.foreign() == [], "the page asked another host for something"
+
+
+def open_settings(page):
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+
+
+def sample_until(page, script, done, timeout=60):
+    """Evaluate `script` every 20 ms until `done(value)`; every value seen."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(script)
+        if not seen or value != seen[-1]:
+            seen.append(value)
+        if done(value):
+            return seen
+        page.wait_for_timeout(20)
+    raise TimeoutError(f"still waiting after {timeout} s; saw {seen[-3:]}")
+
+
+def test_the_chat_streams_its_answer_token_by_token(page):
+    page.goto(f"{page.server_url}/text/")
+    open_settings(page)
+    page.fill("input[name=max_new_tokens]", "600")
+    page.fill("textarea[name=message]", "Tell me a story")
+    page.click("button[type=submit]")
+    lengths = sample_until(
+        page,
+        "(() => { const b = document.querySelector('.message.assistant');"
+        " return b ? [b.textContent.length, b.classList.contains('streaming')] : [0, true]; })()",
+        lambda value: value[0] > 0 and not value[1],
+    )
+    growing = [length for length, streaming in lengths if streaming and length > 0]
+    assert len(growing) >= 3, f"the answer came in {len(growing)} pieces"
+    assert growing == sorted(growing)
+    # The conversation is kept and continued: a second turn sends the first along.
+    page.reload()
+    assert page.locator(".message.user").count() == 1
+    page.fill("textarea[name=message]", "And then?")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "document.querySelectorAll('.message.assistant:not(.streaming)').length == 2"
+    )
+    assert page.locator(".message.user").count() == 2
+    page.click("[data-clear]")
+    assert page.locator(".message").count() == 0
+
+
+def test_an_image_shows_steps_and_previews_then_the_gallery_and_its_settings(page):
+    page.goto(f"{page.server_url}/images/")
+    page.fill("textarea[name=prompt]", "a lighthouse at dusk")
+    page.select_option("[data-size-preset]", "custom")
+    page.fill("input[name=width]", "128")
+    page.fill("input[name=height]", "96")
+    page.click("[data-dice]")
+    seed = page.input_value("input[name=seed]")
+    assert seed.isdigit()
+    open_settings(page)
+    page.fill("input[name=steps]", "40")
+    page.click("button[type=submit]")
+    seen = sample_until(
+        page,
+        "[document.querySelector('[data-steps]').textContent,"
+        " document.querySelector('[data-preview]').getAttribute('src'),"
+        " document.querySelector('[data-live]').dataset.status]",
+        lambda value: value[2] == "succeeded",
+    )
+    steps = {text for text, _, _ in seen if text.startswith("Step")}
+    previews = {src for _, src, _ in seen if src}
+    assert len(steps) >= 3, steps
+    assert len(previews) >= 2, "the preview image changes as the image denoises"
+    tile = page.locator("[data-gallery] .tile").first
+    tile.locator("img").wait_for()
+    page.wait_for_function("document.querySelector('[data-gallery] .tile img').naturalWidth > 0")
+    tile.click()
+    page.wait_for_function("document.querySelector('[data-viewer-image]').naturalWidth == 128")
+    assert seed in page.inner_text("[data-viewer-record]")
+    page.click("[data-use-settings]")
+    page.fill("textarea[name=prompt]", "")
+    assert page.input_value("input[name=seed]") == seed
+    assert page.input_value("input[name=steps]") == "40"
+    assert page.input_value("input[name=width]") == "128"
+
+
+def test_a_music_clip_arrives_as_a_playable_audio_element(page):
+    page.goto(f"{page.server_url}/audio/")
+    page.fill("textarea[name=prompt]", "lo-fi beat")
+    page.fill("input[name=duration]", "6")
+    page.click("button[type=submit]")
+    seen = sample_until(
+        page,
+        "[document.querySelector('[data-progress]').value,"
+        " document.querySelector('[data-live]').dataset.status]",
+        lambda value: value[1] == "succeeded",
+    )
+    assert len({value for value, _ in seen}) >= 2, "the progress bar moved"
+    audio = page.locator("[data-clips] audio").first
+    assert audio.get_attribute("src").startswith("/api/v1/artifacts/")
+    ready = page.evaluate(
+        "new Promise(done => { const a = document.querySelector('[data-clips] audio');"
+        " a.addEventListener('canplay', () => done(a.duration), {once: true});"
+        " a.addEventListener('error', () => done(-1), {once: true}); a.load(); })"
+    )
+    assert abs(ready - 6) < 0.05
+    waveform = page.locator("[data-clips] .waveform").first
+    waveform.wait_for()
+    page.wait_for_function("document.querySelector('[data-clips] .waveform').naturalWidth > 0")
+
+
+def test_stop_cancels_a_running_image(page):
+    page.goto(f"{page.server_url}/images/")
+    page.fill("textarea[name=prompt]", "a slow one")
+    page.select_option("[data-size-preset]", "custom")
+    page.fill("input[name=width]", "256")
+    page.fill("input[name=height]", "256")
+    open_settings(page)
+    page.fill("input[name=steps]", "150")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelector('[data-steps]').textContent.startsWith('Step')")
+    page.click("[data-stop]")
+    page.wait_for_function("document.querySelector('[data-live]').dataset.status == 'cancelled'")
+    assert page.inner_text("[data-live-status]") == "Cancelled"
+
+
+def test_a_bad_field_shows_the_servers_message_beside_it(page):
+    page.goto(f"{page.server_url}/images/")
+    page.fill("textarea[name=prompt]", "a fox")
+    page.select_option("[data-size-preset]", "custom")
+    page.fill("input[name=width]", "65")
+    page.click("button[type=submit]")
+    message = page.locator("[data-error-for=width]")
+    message.wait_for()
+    page.wait_for_function("document.querySelector('[data-error-for=width]').textContent != ''")
+    assert "not a multiple of 8" in message.inner_text()
+    assert page.locator("[data-field=width].invalid").count() == 1
+    assert page.locator("[data-live]").is_hidden()
+
+
+def test_the_page_reconnects_after_the_server_drops_the_socket(page, live):
+    page.goto(f"{page.server_url}/text/")
+    open_settings(page)
+    page.fill("input[name=max_new_tokens]", "4000")
+    page.fill("textarea[name=message]", "A long story")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelector('.message.assistant')?.textContent.length > 0")
+    live.restart(down_for=2.0)
+    page.wait_for_function(
+        "document.querySelector('.message.assistant:not(.streaming)')", timeout=90_000
+    )
+    text = page.inner_text(".message.assistant")
+    job_id = page.get_attribute("[data-live]", "data-job")
+    from genhub.models import Job
+
+    assert Job.objects.get(pk=job_id).result["text"].strip() == text.strip()
+    assert page.locator("#banner").is_hidden()
+
+
+def test_screenshots_of_every_page(browser, live, alice, worker):
+    """Each page in a finished state, light and dark, desktop and phone: written to
+    docs/screenshots/, where the README shows them."""
+    import json
+
+    from genhub.models import ApiKey
+    from tests.stack import Client
+
+    _, key = ApiKey.issue(alice)
+    client = Client(live, key)
+    question = "Write a haiku about GPUs"
+    text = client.generate_text(messages=[{"role": "user", "content": question}], max_new_tokens=40)
+    image = client.generate_image(prompt="a lighthouse at dusk", steps=6, num_images=4, seed=3)
+    audio = client.generate_audio(prompt="lo-fi beat", duration=4, seed=1)
+    answer = client.wait(text["id"], {"succeeded"})["result"]["text"]
+    for job in (image, audio):
+        client.wait(job["id"], {"succeeded"})
+    chat = json.dumps(
+        [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+    )
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pages = {
+        "text": "/text/",
+        "image": "/images/",
+        "audio": "/audio/",
+        "history": "/history/",
+        "job": f"/jobs/{image['id']}/",
+    }
+    for scheme in ("light", "dark"):
+        for size_name, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
+            context = browser.new_context(viewport=viewport, color_scheme=scheme)
+            page = context.new_page()
+            requests = RequestLog(live.url)
+            page.on("request", requests.record)
+            log_in(page, live.url, "alice", "alice-pass-123")
+            page.evaluate(f"localStorage.setItem('genhub.chat', {json.dumps(chat)})")
+            for name, path in pages.items():
+                page.goto(f"{live.url}{path}")
+                page.wait_for_load_state("networkidle")
+                page.screenshot(
+                    path=SCREENSHOTS / f"{name}-{scheme}-{size_name}.png", full_page=True
+                )
+            context.close()
+            assert requests.foreign() == []
+    assert len(list(SCREENSHOTS.glob("*-*-*.png"))) >= 20
