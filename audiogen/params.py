@@ -28,6 +28,10 @@ MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3
 # What soundfile reports for a clip, and the file extension it is kept under.
 MELODY_FORMATS = {"WAV": "wav", "FLAC": "flac", "OGG": "ogg", "MP3": "mp3"}
 DEFAULT_MAX_DURATION = 30.0
+# A small file can claim a huge rate or many channels; the worker would then
+# hold gigabytes of samples. Real reference clips are mono or stereo.
+MAX_MELODY_RATE = 96_000
+MAX_MELODY_CHANNELS = 2
 
 
 class AudioParams(BaseModel):
@@ -72,7 +76,7 @@ class AudioParams(BaseModel):
         if value is None:
             return None
         if uploads.artifact_id(value) is not None:
-            uploads.check_reference(value, info)
+            uploads.check_reference(value, info, "audio/")
             return value
         _check_clip(uploads.decode(value))
         return value
@@ -82,7 +86,7 @@ class AudioParams(BaseModel):
         # InvalidInput, not ValueError: pydantic lets it through as it is, so the
         # 422 names the field instead of the whole body.
         limits = (info.context or {}).get("limits")
-        if limits is not None:
+        if limits is not None:  # on submit, with the model at hand
             maximum = float(limits.get("max_duration", DEFAULT_MAX_DURATION))
             if self.duration > maximum:
                 raise InvalidInput(
@@ -128,4 +132,9 @@ def _check_clip(data: bytes) -> tuple[str, float, int, int]:
         raise ValueError(f"the clip is {info.duration:.1f} s long; the limit is {limit} s")
     if info.frames == 0:
         raise ValueError("the clip holds no audio")
+    if info.samplerate > MAX_MELODY_RATE or info.channels > MAX_MELODY_CHANNELS:
+        raise ValueError(
+            f"{info.channels} channels at {info.samplerate} Hz; send mono or stereo at "
+            f"{MAX_MELODY_RATE} Hz or less"
+        )
     return info.format, round(info.duration, 3), info.samplerate, info.channels

@@ -37,7 +37,7 @@ from audiogen.params import MIME_TYPES, AudioParams
 from genhub import artifacts, model_cache
 from genhub.devices import free_cuda_memory, pick_device, pick_dtype, seed_everything
 from genhub.errors import JobCancelled, JobError
-from genhub.models import AIModel, Job
+from genhub.models import AIModel, Artifact, Job
 from genhub.progress import JobProgress
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,13 @@ class MusicModel:
     @property
     def num_codebooks(self) -> int:
         return int(self.model.decoder.config.num_codebooks)
+
+    @property
+    def delay_steps(self) -> int:
+        """Steps before the first whole frame. The delay pattern runs per audio
+        channel: a stereo model's 8 codebooks are two interleaved sets of 4."""
+        channels = int(getattr(self.model.config.audio_encoder, "audio_channels", 1) or 1)
+        return self.num_codebooks // channels - 1
 
     @property
     def takes_melody(self) -> bool:
@@ -158,10 +165,10 @@ def generate_clip(
 ) -> tuple[np.ndarray, int]:
     """(samples × channels float32 array, new tokens) for one clip of params.duration."""
     frames = math.ceil(params.duration * music.frame_rate - 1e-6)
-    new_tokens = frames + music.num_codebooks - 1
+    new_tokens = frames + music.delay_steps
     limit = getattr(music.model.decoder.config, "max_position_embeddings", None)
     if limit and new_tokens + 1 > limit:
-        longest = (limit - music.num_codebooks) / music.frame_rate
+        longest = (limit - 1 - music.delay_steps) / music.frame_rate
         raise JobError(
             f"{params.duration} s is {new_tokens} tokens; this model holds {limit}, about "
             f"{longest:.0f} s. Ask for a shorter clip."
@@ -174,7 +181,7 @@ def generate_clip(
         "top_k": params.top_k or None,
         "top_p": params.top_p or None,
     }
-    hook = _FrameProgress(progress, frames, music.num_codebooks - 1)
+    hook = _FrameProgress(progress, frames, music.delay_steps)
     with torch.inference_mode():
         audio = music.model.generate(
             **inputs, **sampling, max_new_tokens=new_tokens, stopping_criteria=[hook]
@@ -277,16 +284,37 @@ def _melody(params: AudioParams, music: MusicModel, aimodel: AIModel) -> Any:
         )
     import soundfile
 
-    _, data = artifacts.read_reference(params.melody)
-    samples, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    try:
+        _, data = artifacts.read_reference(params.melody)
+        with soundfile.SoundFile(io.BytesIO(data)) as clip:
+            # Never more than the allowed length, whatever the header claims.
+            most = int(settings.GENHUB_AUDIO_MAX_MELODY_SECONDS * clip.samplerate)
+            samples = clip.read(frames=most, dtype="float32", always_2d=True)
+            rate = clip.samplerate
+    except Artifact.DoesNotExist:
+        raise JobError("The melody clip is no longer stored; send it again.") from None
+    except (soundfile.LibsndfileError, RuntimeError) as error:
+        raise JobError(f"The melody clip could not be read as audio ({error}).") from None
     return samples, rate
 
 
+TAG_RECORD_LIMIT = 1500  # characters; libsndfile drops a WAV comment past ~2 KB
+
+
 def encode_clip(clip: np.ndarray, sampling_rate: int, audio_format: str, record: dict) -> bytes:
-    """The clip as a file of `audio_format`, with the generation record in its tags."""
+    """The clip as a file of `audio_format`, with the generation record in its tags.
+
+    The tags hold ASCII only (JSON escapes the rest): libsndfile marks MP3 text
+    as Latin-1, so UTF-8 in it reads back garbled. A record too long for a tag
+    (a long prompt) is cut short there; the Artifact row keeps it whole.
+    """
     import soundfile
 
     container, codec = FILE_FORMATS[audio_format]
+    comment = json.dumps(record, sort_keys=True)
+    if len(comment) > TAG_RECORD_LIMIT:
+        short = {**record, "prompt": record["prompt"][:200] + "…", "truncated": True}
+        comment = json.dumps(short, sort_keys=True)[:TAG_RECORD_LIMIT]
     buffer = io.BytesIO()
     with soundfile.SoundFile(
         buffer,
@@ -296,12 +324,19 @@ def encode_clip(clip: np.ndarray, sampling_rate: int, audio_format: str, record:
         format=container,
         subtype=codec,
     ) as output:
-        output.title = record["prompt"][:250]
+        output.title = record["prompt"][:200].encode("ascii", "replace").decode("ascii")
         output.artist = f"GenHub ({record['model']})"
         output.software = "GenHub"
-        output.comment = json.dumps(record, sort_keys=True, ensure_ascii=False)
+        output.comment = comment
         output.write(np.clip(clip, -1.0, 1.0))
-    return buffer.getvalue()
+    data = buffer.getvalue()
+    try:
+        soundfile.info(io.BytesIO(data))  # a file we could not read back is not a result
+    except (soundfile.LibsndfileError, RuntimeError) as error:
+        raise JobError(
+            f"The {audio_format} file came out unreadable ({error}). Try another format."
+        ) from error
+    return data
 
 
 def _record(

@@ -8,7 +8,13 @@ import mimetypes
 from typing import Any
 from uuid import UUID
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
 from django.shortcuts import get_object_or_404
 from ninja import Router
 
@@ -34,7 +40,9 @@ def get_artifact(request: HttpRequest, artifact_id: UUID) -> dict[str, Any]:
     response={200: None, 206: None, 404: ErrorOut, 416: None},
     url_name="artifact_file",
 )
-def get_artifact_file(request: HttpRequest, artifact_id: UUID) -> HttpResponse | FileResponse:
+def get_artifact_file(
+    request: HttpRequest, artifact_id: UUID
+) -> HttpResponse | FileResponse | StreamingHttpResponse:
     artifact = _visible_artifact(request, artifact_id)
     response = serve_file(request, artifact.file, artifact.mime_type)
     name = (artifact.file.name or "").rsplit("/", 1)[-1]
@@ -45,7 +53,9 @@ def get_artifact_file(request: HttpRequest, artifact_id: UUID) -> HttpResponse |
 @router.get(
     "/{artifact_id}/thumbnail", response={200: None, 404: ErrorOut}, url_name="artifact_thumbnail"
 )
-def get_artifact_thumbnail(request: HttpRequest, artifact_id: UUID) -> HttpResponse | FileResponse:
+def get_artifact_thumbnail(
+    request: HttpRequest, artifact_id: UUID
+) -> HttpResponse | FileResponse | StreamingHttpResponse:
     artifact = _visible_artifact(request, artifact_id)
     if not artifact.thumbnail:
         raise Http404("This file has no thumbnail.")

@@ -41,7 +41,12 @@ def save_output(
     """Write one result file (and its thumbnail: a small JPEG of an image, the
     waveform PNG of a clip) and record it."""
     artifact = Artifact(
-        job=job, role=Artifact.Role.OUTPUT, index=index, mime_type=mime_type, bytes=len(data)
+        job=job,
+        role=Artifact.Role.OUTPUT,
+        index=index,
+        attempt=job.attempts,
+        mime_type=mime_type,
+        bytes=len(data),
     )
     for key, value in fields.items():
         setattr(artifact, key, value)
@@ -55,12 +60,12 @@ def save_output(
 
 
 def discard_outputs(job: Job) -> int:
-    """Delete what an earlier attempt of the job made: a job that runs again after
-    its worker died starts with no results."""
-    earlier = list(job.artifacts.filter(role=Artifact.Role.OUTPUT))
+    """Delete what other attempts of the job made. Called when an attempt starts
+    (a job run again after its worker died starts with no results) and when it
+    succeeds (a presumed-dead attempt may have saved files after that start)."""
+    earlier = list(job.artifacts.filter(role=Artifact.Role.OUTPUT).exclude(attempt=job.attempts))
     for artifact in earlier:
-        artifact.delete_files()
-        artifact.delete()
+        artifact.delete()  # its files go with it (see models/artifact.py)
     if earlier:
         log.info("job %s: removed %d file(s) of an earlier attempt", job.id, len(earlier))
     return len(earlier)

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from genhub import artifacts, events, jobs, modalities
-from genhub.errors import JobCancelled, JobError
+from genhub.errors import InvalidInput, JobCancelled, JobError
 from genhub.heartbeat import Heartbeat
 from genhub.models import Job
 from genhub.progress import JobProgress
@@ -24,8 +24,6 @@ def execute_job(job_id: str, worker: str) -> None:
     if job is None:
         log.info("job %s is not queued (duplicate delivery or cancelled); skipped", job_id)
         return
-    if job.attempts > 1:
-        artifacts.discard_outputs(job)
     progress = JobProgress(job)
     progress.started()
     if job.enqueued_at and job.started_at:
@@ -45,7 +43,8 @@ def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:
         metrics = progress.metrics
         if outcome == "succeeded":
             try:
-                jobs.succeed_job(job, detail, metrics)
+                if jobs.succeed_job(job, detail, metrics) is not None and job.attempts > 1:
+                    artifacts.discard_outputs(job)
                 return
             except Exception as error:
                 log.exception("job %s: the result could not be saved", job.id)
@@ -66,6 +65,8 @@ def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
     """Run the modality's runner: ("succeeded", result), ("cancelled", partial
     result) or ("failed", a sentence for the job's owner)."""
     try:
+        if job.attempts > 1:  # a rerun after a worker loss starts with no results
+            artifacts.discard_outputs(job)
         modality = modalities.get(job.modality)
         params = modality.params_schema.model_validate(job.params)
         run = import_string(modality.runner)
@@ -80,6 +81,8 @@ def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
         )
     except JobError as error:
         return "failed", str(error)
+    except InvalidInput as error:  # stored params no longer pass (a limit was lowered)
+        return "failed", f"The request's {error.field} is no longer accepted: {error.message}"
     except Exception as error:
         log.exception("job %s failed", job.id)
         return "failed", (

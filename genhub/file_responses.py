@@ -2,17 +2,21 @@
 and <video> elements can seek and a download can resume."""
 
 import re
+from collections.abc import Iterator
 
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$", re.ASCII)
 
 
 def serve_file(
     request: HttpRequest, stored: FieldFile, content_type: str
-) -> HttpResponse | FileResponse:
-    size = stored.size
+) -> HttpResponse | FileResponse | StreamingHttpResponse:
+    try:
+        size = stored.size
+    except FileNotFoundError:
+        raise Http404("The file is gone from storage.") from None
     headers = {
         "Accept-Ranges": "bytes",
         # A file never changes once written; only its owner may see it.
@@ -25,14 +29,29 @@ def serve_file(
     if wanted is None:
         return FileResponse(stored.open("rb"), content_type=content_type, headers=headers)
     start, end = wanted
+    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    return StreamingHttpResponse(
+        _chunks(stored, start, end), status=206, content_type=content_type, headers=headers
+    )
+
+
+def _chunks(stored: FieldFile, start: int, end: int) -> Iterator[bytes]:
+    # `bytes=0-` is what every <audio> element asks first: stream it, do not read
+    # the whole file into memory.
     with stored.open("rb") as handle:
         handle.seek(start)
-        body = handle.read(end - start + 1)
-    headers["Content-Range"] = f"bytes {start}-{end}/{size}"
-    return HttpResponse(body, status=206, content_type=content_type, headers=headers)
+        remaining = end - start + 1
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK, remaining))
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            yield chunk
 
 
 UNSATISFIABLE = (-1, -1)
+CHUNK = 64 * 1024
 
 
 def _parse_range(header: str, size: int) -> tuple[int, int] | None:

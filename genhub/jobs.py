@@ -100,7 +100,8 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
             modality=modality,
             model=model,
             prompt=validated.display_prompt(),  # type: ignore[attr-defined]
-            params=stored,
+            # Never the uploaded bytes themselves: the artifact ids replace them below.
+            params={**stored, **dict.fromkeys(uploads)},
             enqueued_at=timezone.now(),
         )
         if uploads:

@@ -72,7 +72,7 @@ def request_fields(request: HttpRequest, upload_fields: tuple[str, ...]) -> dict
         return fields
     try:
         body = json.loads(request.body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise InvalidInput("body", f"Malformed JSON: {error}.") from None
     if not isinstance(body, dict):
         raise InvalidInput("body", "The body must be a JSON object.")
@@ -93,19 +93,25 @@ def openapi_body(schema: type[BaseModel]) -> dict[str, Any]:
     }
 
 
-def check_reference(value: str, info: Any) -> uuid.UUID:
-    """Check an `artifact:<id>` reference against the caller, when validation
-    is given one (on submit). On the worker, params were checked at submit."""
+def check_reference(value: str, info: Any, kind: str) -> Any:
+    """The Artifact an `artifact:<id>` reference names, checked against the caller
+    and against `kind` (a mime type prefix such as "image/"), when validation is
+    given a caller (on submit). On the worker, params were checked at submit:
+    returns None there."""
     ref = artifact_id(value)
     if ref is None:
         raise ValueError("not an artifact reference (artifact:<id>)")
     owner = (info.context or {}).get("owner")
-    if owner is not None:
-        from genhub.models import Artifact
+    if owner is None:
+        return None
+    from genhub.models import Artifact
 
-        if not Artifact.objects.visible_to(owner).filter(pk=ref).exists():
-            raise ValueError(f"no artifact {ref} among your jobs' files")
-    return ref
+    artifact = Artifact.objects.visible_to(owner).filter(pk=ref).first()
+    if artifact is None:
+        raise ValueError(f"no artifact {ref} among your jobs' files")
+    if not artifact.mime_type.startswith(kind):
+        raise ValueError(f"artifact {ref} is {artifact.mime_type}, not {kind.rstrip('/')}")
+    return artifact
 
 
 @dataclass(frozen=True)

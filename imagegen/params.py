@@ -25,7 +25,13 @@ from genhub.errors import InvalidInput
 from genhub.prompts import check_prompt
 
 SchedulerName = Literal["DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "LCM", "UniPC"]
-INIT_IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+# MPO is how Pillow names the JPEGs many phones and cameras write.
+INIT_IMAGE_FORMATS = {
+    "PNG": "image/png",
+    "JPEG": "image/jpeg",
+    "MPO": "image/jpeg",
+    "WEBP": "image/webp",
+}
 
 
 class ImageParams(BaseModel):
@@ -88,7 +94,7 @@ class ImageParams(BaseModel):
     def init_image_is_an_image(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or uploads.artifact_id(value) is not None:
             if value is not None:
-                uploads.check_reference(value, info)
+                uploads.check_reference(value, info, "image/")
             return value
         _check_image(uploads.decode(value))
         return value
@@ -103,27 +109,22 @@ class ImageParams(BaseModel):
             self._uploads["init_image"] = uploads.Upload(
                 data=data,
                 mime_type=INIT_IMAGE_FORMATS[image_format],
-                extension=image_format.lower().replace("jpeg", "jpg"),
+                extension={"PNG": "png", "WEBP": "webp"}.get(image_format, "jpg"),
                 fields={"width": size[0], "height": size[1]},
             )
             self._init_size = size
+        elif self.init_image is not None:
+            referenced = uploads.check_reference(self.init_image, info, "image/")
+            if referenced is not None and referenced.width and referenced.height:
+                self._init_size = (referenced.width, referenced.height)
+        if self._init_size is None and (self.width is None) != (self.height is None):
+            missing = "height" if self.height is None else "width"
+            raise InvalidInput(
+                missing, "Give width and height together (or neither, for the model's size)."
+            )
         width, height = self.size_for(self._init_size)
-        sized_by = "init_image" if self.width is None and self._init_size else "width"
-        if width and height:
-            budget = settings.GENHUB_IMAGE_MAX_PIXELS
-            if width * height > budget:
-                raise InvalidInput(
-                    sized_by,
-                    f"{width}×{height} is {width * height} pixels, over the limit of "
-                    f"{budget} pixels per image; lower width or height.",
-                )
-        limits = (info.context or {}).get("limits") or {}
-        for field, value in (("width", width), ("height", height)):
-            limit = limits.get(f"max_{field}")
-            if value and limit and value > limit:
-                raise InvalidInput(
-                    field, f"{field} {value} is over this model's maximum of {limit}."
-                )
+        if info.context is not None:  # on submit; the worker re-checks the resolved size
+            _check_size(width, height, self, info.context.get("limits") or {})
         if self.init_image is not None and int(self.steps * self.strength) < 1:
             raise InvalidInput(
                 "strength",
@@ -147,6 +148,22 @@ class ImageParams(BaseModel):
     def uploads(self) -> dict[str, uploads.Upload]:
         """Files this request carried, to keep as the job's inputs."""
         return dict(self._uploads)
+
+
+def _check_size(width: int | None, height: int | None, params: ImageParams, limits: dict) -> None:
+    sized_by = "init_image" if params.width is None and params.init_image else "width"
+    if width and height:
+        budget = settings.GENHUB_IMAGE_MAX_PIXELS
+        if width * height > budget:
+            raise InvalidInput(
+                sized_by,
+                f"{width}×{height} is {width * height} pixels, over the limit of "
+                f"{budget} pixels per image; lower width or height.",
+            )
+    for field, value in (("width", width), ("height", height)):
+        limit = limits.get(f"max_{field}")
+        if value and limit and value > limit:
+            raise InvalidInput(field, f"{field} {value} is over this model's maximum of {limit}.")
 
 
 def _check_image(data: bytes) -> tuple[str, tuple[int, int]]:

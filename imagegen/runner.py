@@ -13,6 +13,7 @@ seed, seed+1, ...: any image of a batch can be made again alone, and a seed
 gives the same noise on any GPU.
 """
 
+import hashlib
 import io
 import logging
 import os
@@ -30,7 +31,7 @@ from django.conf import settings
 from genhub import artifacts, model_cache
 from genhub.devices import free_cuda_memory, pick_device, pick_dtype
 from genhub.errors import JobCancelled, JobError
-from genhub.models import AIModel, Job
+from genhub.models import AIModel, Artifact, Job
 from genhub.progress import JobProgress
 from imagegen import pngs, previews
 from imagegen.params import ImageParams
@@ -196,8 +197,13 @@ def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
     progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
     model: ImageModel = entry.value
 
-    init_image = _init_image(params)
+    init_image, init_digest = _init_image(params)
     width, height = params.size_for(init_image.size if init_image else None)
+    if width and height and width * height > settings.GENHUB_IMAGE_MAX_PIXELS:
+        raise JobError(
+            f"{width}×{height} is over the limit of {settings.GENHUB_IMAGE_MAX_PIXELS} pixels "
+            "per image; give a smaller width and height."
+        )
     if init_image is not None and init_image.size != (width, height):
         from PIL import Image
 
@@ -206,7 +212,7 @@ def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
     pipe.scheduler = model.scheduler(params.scheduler)
 
     seed = params.seed if params.seed is not None else random.randrange(2**32)
-    seeds = [seed + i for i in range(params.num_images)]
+    seeds = [(seed + i) % 2**32 for i in range(params.num_images)]
     call: dict[str, Any] = {
         "prompt": params.prompt,
         "negative_prompt": params.negative_prompt or None,
@@ -236,6 +242,12 @@ def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
         _record(aimodel, pipe, params, mode, image, image_seed, device)
         for image, image_seed in zip(images, seeds, strict=True)
     ]
+    for record in records:
+        if init_digest:
+            record["init_image_sha256"] = init_digest
+        if progress.metrics.get("memory_savers"):
+            # Sliced attention and VAE tiling round differently: say so.
+            record["memory_savers"] = True
     files = _encode_all(images, records)
     saved = []
     for index, (image, record, (png, thumbnail)) in enumerate(
@@ -285,14 +297,23 @@ def _encode_all(images: list[Any], records: list[dict[str, Any]]) -> list[tuple[
         return list(pool.map(encode, zip(images, records, strict=True)))
 
 
-def _init_image(params: ImageParams) -> Any:
+def _init_image(params: ImageParams) -> tuple[Any, str | None]:
+    """The init image as RGB, and the SHA-256 of its file (what the record keeps:
+    the same picture sent twice is the same record, whatever its artifact id)."""
     if params.init_image is None:
-        return None
-    from PIL import Image
+        return None, None
+    from PIL import Image, ImageOps
 
-    _, data = artifacts.read_reference(params.init_image)
-    with Image.open(io.BytesIO(data)) as image:
-        return image.convert("RGB")
+    try:
+        _, data = artifacts.read_reference(params.init_image)
+        with Image.open(io.BytesIO(data)) as image:
+            # Phones store pictures sideways with an EXIF note to turn them.
+            upright = ImageOps.exif_transpose(image).convert("RGB")
+    except Artifact.DoesNotExist:
+        raise JobError("The init image is no longer stored; send it again.") from None
+    except OSError as error:
+        raise JobError(f"The init image could not be read as an image ({error}).") from None
+    return upright, hashlib.sha256(data).hexdigest()
 
 
 def _step_reporter(progress: JobProgress, family: str) -> Any:
@@ -385,5 +406,5 @@ def _record(
         },
     }
     if mode == "image-to-image":
-        record.update(strength=params.strength, init_image=params.init_image)
+        record["strength"] = params.strength
     return record

@@ -121,11 +121,9 @@ class WebServer(Process):
         except httpx.HTTPError:
             return False
 
-    def restart(self, down_for: float = 0.0) -> None:
-        """Stop the server (closing every WebSocket), wait, and start it again on
-        the same port, as a deploy or a crash and restart would."""
-        self.stop()
-        time.sleep(down_for)
+    def start_again(self) -> None:
+        """Start the server again on the same port after `stop()`, as a deploy or a
+        crash and restart would; clients reconnect to the same address."""
         WebServer.__init__(self, self.env, self.log, self.port)
 
     @property

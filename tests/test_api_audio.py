@@ -104,3 +104,11 @@ def test_a_json_request_is_queued(alice_api):
     job = response.json()
     assert (job["modality"], job["model"], job["status"]) == ("audio", "tiny-audio", "queued")
     assert job["params"]["duration"] == 3.0 and job["params"]["format"] == "mp3"
+
+
+def test_a_melody_with_many_channels_is_refused(alice_api, melody_model):
+    buffer = io.BytesIO()
+    soundfile.write(buffer, np.zeros((1600, 6), dtype=np.float32), 16000, format="WAV")
+    body = {"prompt": "hi", "melody": base64.b64encode(buffer.getvalue()).decode()}
+    detail = error_for(post(alice_api, body))
+    assert detail[0]["loc"] == ["body", "melody"] and "mono or stereo" in detail[0]["msg"]

@@ -209,3 +209,47 @@ def test_a_multipart_upload_over_the_byte_limit_is_refused(alice_api, settings):
     upload.name = "big.png"
     detail = error_for(alice_api.post(URL, {"prompt": "hi", "init_image": upload}))
     assert detail[0]["loc"] == ["body", "init_image"] and "upload limit" in detail[0]["msg"]
+
+
+def test_one_side_alone_is_refused_naming_the_other(alice_api):
+    detail = error_for(post(alice_api, {"prompt": "hi", "width": 128}))
+    assert detail[0]["loc"] == ["body", "height"] and "together" in detail[0]["msg"]
+
+
+def test_deeply_nested_json_is_a_422_not_a_500(alice_api):
+    detail = error_for(post(alice_api, "[" * 5000 + "]" * 5000))
+    assert "Malformed JSON" in detail[0]["msg"]
+
+
+def _stored_artifact(owner, data, mime, **fields):
+    from genhub import artifacts
+    from genhub.jobs import submit_job
+
+    job = submit_job(owner, "image", None, {"prompt": "earlier"})
+    return artifacts.save_output(
+        job, 0, data, mime_type=mime, extension=mime.split("/")[1], **fields
+    )
+
+
+def test_an_earlier_image_as_init_image_is_held_to_the_pixel_budget(alice, alice_api, settings):
+    big = _stored_artifact(alice, image_bytes((128, 128)), "image/png", width=128, height=128)
+    settings.GENHUB_IMAGE_MAX_PIXELS = 64 * 64
+    detail = error_for(post(alice_api, {"prompt": "hi", "init_image": f"artifact:{big.pk}"}))
+    assert detail[0]["loc"] == ["body", "init_image"] and "over the limit" in detail[0]["msg"]
+
+
+def test_an_init_image_reference_must_name_an_image(alice, alice_api):
+    clip = _stored_artifact(alice, b"RIFF....WAVE", "audio/wav")
+    detail = error_for(post(alice_api, {"prompt": "hi", "init_image": f"artifact:{clip.pk}"}))
+    assert detail[0]["loc"] == ["body", "init_image"] and "not image" in detail[0]["msg"]
+
+
+def test_deleting_a_job_deletes_its_files(alice, django_capture_on_commit_callbacks):
+    from django.core.files.storage import default_storage
+
+    artifact = _stored_artifact(alice, image_bytes(), "image/png", thumbnail=b"jpg")
+    names = [artifact.file.name, artifact.thumbnail.name]
+    assert all(default_storage.exists(name) for name in names)
+    with django_capture_on_commit_callbacks(execute=True):
+        artifact.job.delete()
+    assert not any(default_storage.exists(name) for name in names)

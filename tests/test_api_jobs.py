@@ -100,3 +100,32 @@ def test_models_lists_enabled_models_and_hides_paths_from_non_staff(
     tiny_text.enabled = False
     tiny_text.save()
     assert alice_api.get("/api/v1/models").json() == []
+
+
+@pytest.mark.django_db(transaction=True)  # the job is sent after a real commit
+def test_a_broker_that_cannot_be_reached_is_a_503_and_a_failed_job(alice_api, tiny_text):
+    from kombu import pools
+
+    from genhub.celery import app
+    from genhub.models import Job
+    from tests.services import free_port
+
+    def fresh_connections():
+        # Drop every pooled broker connection, so the next send connects anew.
+        pools.reset()
+        app._after_fork()
+
+    real_broker = app.conf.broker_url
+    fresh_connections()
+    app.conf.broker_url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    try:
+        response = alice_api.post(
+            "/api/v1/text/generations", {"prompt": "hi"}, content_type="application/json"
+        )
+    finally:
+        app.conf.broker_url = real_broker
+        fresh_connections()
+    assert response.status_code == 503
+    assert "queue is unreachable" in response.json()["detail"]
+    job = Job.objects.get()
+    assert job.status == "failed" and "could not be reached" in job.error

@@ -129,3 +129,16 @@ def test_a_melody_clip_needs_a_melody_model(alice, tiny_audio):
     job = submit_job(alice, "audio", None, {"prompt": "x", "duration": 1.0, "melody": melody})
     with pytest.raises(JobError, match="not a melody model"):
         run(job, AudioParams.model_validate(job.params), RecordingProgress(job))
+
+
+@pytest.mark.parametrize("audio_format", ["wav", "mp3"])
+def test_a_long_non_ascii_prompt_still_gives_a_readable_file_and_tag(
+    alice, tiny_audio, audio_format
+):
+    prompt = "café " * 380  # 1900 characters (the test limit is 2000), not ASCII
+    job, result, _ = generate(alice, prompt=prompt, duration=0.5, seed=1, format=audio_format)
+    data = stored(result["clips"][0]["artifact"])
+    tags = soundfile.SoundFile(io.BytesIO(data)).copy_metadata()
+    record = json.loads(tags["comment"])
+    assert record["truncated"] is True and record["prompt"].startswith("café café")
+    assert job.artifacts.get().record["prompt"] == prompt  # the row keeps it whole

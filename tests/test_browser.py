@@ -193,7 +193,11 @@ def test_the_page_reconnects_after_the_server_drops_the_socket(page, live):
     page.fill("textarea[name=message]", "A long story")
     page.click("button[type=submit]")
     page.wait_for_function("document.querySelector('.message.assistant')?.textContent.length > 0")
-    live.restart(down_for=2.0)
+    live.stop()  # every WebSocket is closed by the server
+    try:
+        page.locator("#banner").wait_for(state="visible", timeout=30_000)
+    finally:
+        live.start_again()
     page.wait_for_function(
         "document.querySelector('.message.assistant:not(.streaming)')", timeout=90_000
     )
@@ -203,6 +207,38 @@ def test_the_page_reconnects_after_the_server_drops_the_socket(page, live):
 
     assert Job.objects.get(pk=job_id).result["text"].strip() == text.strip()
     assert page.locator("#banner").is_hidden()
+
+
+def test_a_failed_job_shows_why(page, tiny_image):
+    from genhub.models import AIModel
+
+    AIModel.objects.create(
+        name="missing-image", modality="image", source_type="local", source="/nowhere/model"
+    )
+    page.goto(f"{page.server_url}/images/")
+    page.select_option("select[name=model]", "missing-image")
+    page.fill("textarea[name=prompt]", "a fox")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelector('[data-live]').dataset.status == 'failed'")
+    assert "could not be loaded" in page.inner_text("[data-job-error]")
+
+
+def test_with_javascript_off_the_form_submits_and_the_job_page_shows_the_result(
+    browser, live, alice, worker
+):
+    context = browser.new_context(viewport=DESKTOP, java_script_enabled=False)
+    page = context.new_page()
+    log_in(page, live.url, "alice", "alice-pass-123")
+    page.goto(f"{live.url}/images/")
+    page.fill("textarea[name=prompt]", "a fox without scripts")
+    page.click("summary")  # <details> opens without JavaScript
+    page.fill("input[name=steps]", "3")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live.url}/jobs/**")
+    # The page reloads itself (a <noscript> refresh) until the job has ended.
+    page.locator(".gallery img").first.wait_for(timeout=60_000)
+    assert page.inner_text("[data-job-status]") == "succeeded"
+    context.close()
 
 
 def test_screenshots_of_every_page(browser, live, alice, worker):

@@ -8,7 +8,9 @@ public URL, only through the API to the job's owner or staff
 
 import uuid
 
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 from genhub.models.job import Job
 
@@ -37,6 +39,9 @@ class Artifact(models.Model):
         max_length=50, blank=True, help_text="For inputs: the request field it came from."
     )
     index = models.PositiveSmallIntegerField(default=0, help_text="Position in the batch.")
+    attempt = models.PositiveSmallIntegerField(
+        default=0, help_text="The run of the job that made it (0 for inputs)."
+    )
     file = models.FileField(upload_to=artifact_path, max_length=300)
     thumbnail = models.FileField(upload_to=artifact_path, max_length=300, blank=True)
     mime_type = models.CharField(max_length=100)
@@ -62,3 +67,10 @@ class Artifact(models.Model):
         for stored in (self.file, self.thumbnail):
             if stored:
                 stored.delete(save=False)
+
+
+@receiver(post_delete, sender=Artifact)
+def _delete_files_with_the_row(sender: type, instance: Artifact, **kwargs: object) -> None:
+    # A job deleted in the admin, or a user deleted with all their jobs, takes
+    # its files along; only once the deletion is committed.
+    transaction.on_commit(instance.delete_files)

@@ -21,7 +21,8 @@ class JobStatus(models.TextChoices):
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED}),
+    # queued -> failed: the job could not be sent to the broker at all.
+    JobStatus.QUEUED: frozenset({JobStatus.RUNNING, JobStatus.CANCELLED, JobStatus.FAILED}),
     # running -> queued is the one way back: a job whose worker died is put
     # back in the queue (at most GENHUB_JOB_MAX_ATTEMPTS runs in all).
     JobStatus.RUNNING: frozenset(
