@@ -43,4 +43,28 @@ def register_tiny(model_dir: Path, say: Callable[[str], None]) -> AIModel:
         description="Tiny random-weight MusicGen for tests and demos; 16 kHz noise.",
     )
     say(f"{model.name}: {what}")
+    register_tiny_melody(model_dir, say)
+    return model
+
+
+def register_tiny_melody(model_dir: Path, say: Callable[[str], None]) -> AIModel:
+    """A tiny musicgen-melody, registered by register_tiny beside the plain one."""
+    from audiogen.tiny import build_tiny_music_model
+
+    target = model_dir / "tiny" / "audio-melody"
+    if not (target / "config.json").exists():
+        say(f"Building a tiny random-weight MusicGen melody model in {target}...")
+        build_tiny_music_model(target, melody=True)
+    model, what = register_model(
+        "tiny-audio-melody",
+        make_default=False,
+        modality="audio",
+        source_type=AIModel.SourceType.LOCAL,
+        source=str(target),
+        default_params={"duration": 2.0},
+        options={"max_duration": 30, "melody": True},
+        description="Tiny random-weight MusicGen melody model: follows a reference clip's "
+        "chromagram, in noise.",
+    )
+    say(f"{model.name}: {what}")
     return model

@@ -18,6 +18,7 @@ backend-specific is in `load` and `generate_clip`: an audiocraft worker built in
 its own image could serve the same queue by replacing those two.
 """
 
+import hashlib
 import io
 import json
 import logging
@@ -25,14 +26,17 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from django.conf import settings
-from transformers import AutoModelForTextToWaveform, AutoProcessor, StoppingCriteria
+from transformers import AutoModelForTextToWaveform, AutoTokenizer, StoppingCriteria
+from transformers.utils import cached_file
 
 from audiogen import waveforms
+from audiogen.chroma import melody_features
 from audiogen.params import MIME_TYPES, AudioParams
 from genhub import artifacts, model_cache
 from genhub.devices import free_cuda_memory, pick_device, pick_dtype, seed_everything
@@ -59,8 +63,10 @@ STEP_EVENTS_PER_CLIP = 40  # a 30 s clip is 1500 frames; one event every ~40 of 
 @dataclass
 class MusicModel:
     model: Any
-    processor: Any
+    tokenizer: Any
     device: str
+    # A melody model's preprocessor_config.json (how to make its chromagram).
+    melody_config: dict[str, Any] | None = None
 
     @property
     def sampling_rate(self) -> int:
@@ -84,7 +90,7 @@ class MusicModel:
 
     @property
     def takes_melody(self) -> bool:
-        return self.model.config.model_type == "musicgen_melody"
+        return self.melody_config is not None
 
 
 def load(aimodel: AIModel, device: str) -> MusicModel:
@@ -103,17 +109,23 @@ def load(aimodel: AIModel, device: str) -> MusicModel:
     else:
         location, options = aimodel.source, {}
     try:
-        processor = AutoProcessor.from_pretrained(location, **options)
+        # The tokenizer, not AutoProcessor: a melody model's processor needs
+        # torchaudio for its chromagram, which audiogen/chroma.py makes instead.
+        tokenizer = AutoTokenizer.from_pretrained(location, **options)
         model = AutoModelForTextToWaveform.from_pretrained(
             location, dtype=pick_dtype(aimodel.dtype, device), **options
         )
+        melody_config = None
+        if model.config.model_type == "musicgen_melody":
+            found = cached_file(location, "preprocessor_config.json", **options)
+            melody_config = json.loads(Path(str(found)).read_text())
     except (OSError, ValueError, ImportError) as error:
         raise JobError(
             f"Model '{aimodel.name}' could not be loaded from {aimodel.source_type} "
             f"'{aimodel.source}': {error}. Check the model's source in the admin."
         ) from error
     model.to(device).eval()
-    return MusicModel(model, processor, device)
+    return MusicModel(model, tokenizer, device, melody_config)
 
 
 def _nbytes(loaded: MusicModel) -> int:
@@ -194,27 +206,12 @@ def generate_clip(
 def _inputs(
     music: MusicModel, params: AudioParams, melody: tuple[np.ndarray, int] | None
 ) -> dict[str, torch.Tensor]:
-    if melody is None:
-        encoded = music.processor(text=[params.prompt], padding=True, return_tensors="pt")
-    else:
+    encoded = dict(music.tokenizer([params.prompt], padding=True, return_tensors="pt"))
+    if melody is not None and music.melody_config is not None:
         samples, rate = melody
-        wanted_rate = music.processor.feature_extractor.sampling_rate
-        encoded = music.processor(
-            audio=_resample(samples.mean(axis=1), rate, wanted_rate),
-            sampling_rate=wanted_rate,
-            text=[params.prompt],
-            padding=True,
-            return_tensors="pt",
-        )
+        features = melody_features(samples.mean(axis=1), rate, music.melody_config)
+        encoded["input_features"] = features.to(music.model.dtype)
     return {k: v.to(music.device) for k, v in encoded.items()}
-
-
-def _resample(mono: np.ndarray, rate: int, wanted: int) -> np.ndarray:
-    """Linear resampling: enough for the chroma features a melody model reads."""
-    if rate == wanted:
-        return mono.astype(np.float32)
-    positions = np.arange(round(len(mono) * wanted / rate)) * (rate / wanted)
-    return np.interp(positions, np.arange(len(mono)), mono).astype(np.float32)
 
 
 def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
@@ -226,6 +223,7 @@ def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
     progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
     music: MusicModel = entry.value
     melody = _melody(params, music, aimodel)
+    melody_digest = melody[2] if melody else None
 
     seed = params.seed if params.seed is not None else random.randrange(2**32)
     seed_everything(seed)
@@ -233,7 +231,7 @@ def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
         raise JobCancelled()
     started = time.monotonic()
     try:
-        clip, new_tokens = generate_clip(music, params, melody, progress)
+        clip, new_tokens = generate_clip(music, params, melody[:2] if melody else None, progress)
     except torch.OutOfMemoryError as error:
         free_cuda_memory()
         raise JobError(
@@ -247,6 +245,10 @@ def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
     )
 
     record = _record(aimodel, music, params, seed, new_tokens, clip)
+    if melody_digest:
+        # The file's digest, not its artifact id: the same clip sent twice gives
+        # the same record (and, on a CPU, the same file).
+        record["melody_sha256"] = melody_digest
     data = encode_clip(clip, music.sampling_rate, params.format, record)
     artifact = artifacts.save_output(
         job,
@@ -275,6 +277,7 @@ def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
 
 
 def _melody(params: AudioParams, music: MusicModel, aimodel: AIModel) -> Any:
+    """(samples × channels, rate, SHA-256 of the file) of the melody clip, or None."""
     if params.melody is None:
         return None
     if not music.takes_melody:
@@ -295,7 +298,7 @@ def _melody(params: AudioParams, music: MusicModel, aimodel: AIModel) -> Any:
         raise JobError("The melody clip is no longer stored; send it again.") from None
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise JobError(f"The melody clip could not be read as audio ({error}).") from None
-    return samples, rate
+    return samples, rate, hashlib.sha256(data).hexdigest()
 
 
 TAG_RECORD_LIMIT = 1500  # characters; libsndfile drops a WAV comment past ~2 KB
@@ -368,6 +371,4 @@ def _record(
         "dtype": str(music.model.dtype).removeprefix("torch."),
         "versions": {"transformers": transformers.__version__, "torch": torch.__version__},
     }
-    if params.melody is not None:
-        record["melody"] = params.melody
     return record

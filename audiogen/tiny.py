@@ -35,6 +35,7 @@ import json
 import math
 import string
 from pathlib import Path
+from typing import Any
 
 SAMPLING_RATE = 16_000
 UPSAMPLING_RATIOS = [8, 5, 4, 2]
@@ -88,7 +89,25 @@ DECODER_SIZES = {
 }
 
 
-def build_tiny_music_model(target: Path, size: str = "tiny") -> Path:
+# A melody model's preprocessor_config.json, scaled to the tiny codec's 16 kHz:
+# chroma frames of 1024 samples from a 4096-point transform.
+MELODY_FEATURES = {
+    "feature_extractor_type": "MusicgenMelodyFeatureExtractor",
+    "feature_size": 12,
+    "sampling_rate": SAMPLING_RATE,
+    "hop_length": 1024,
+    "n_fft": 4096,
+    "chunk_length": 30,
+    "num_chroma": 12,
+    "padding_value": 0.0,
+    "return_attention_mask": False,
+    "stem_indices": [3, 2],
+}
+
+
+def build_tiny_music_model(target: Path, size: str = "tiny", melody: bool = False) -> Path:
+    """A tiny MusicGen, or with `melody` a tiny musicgen-melody (conditioned on a
+    chromagram as well as the text)."""
     import torch
     from transformers import (
         EncodecConfig,
@@ -152,9 +171,32 @@ def build_tiny_music_model(target: Path, size: str = "tiny") -> Path:
     decoder.decoder_start_token_id = no_code_yet
 
     torch.manual_seed(0)
-    model = MusicgenForConditionalGeneration(
-        MusicgenConfig(text_encoder=text_encoder, audio_encoder=audio_encoder, decoder=decoder)
-    )
+    if melody:
+        from transformers import (
+            MusicgenMelodyConfig,
+            MusicgenMelodyDecoderConfig,
+            MusicgenMelodyForConditionalGeneration,
+        )
+
+        melody_decoder = MusicgenMelodyDecoderConfig(**decoder.to_dict())
+        model: Any = MusicgenMelodyForConditionalGeneration(
+            MusicgenMelodyConfig(
+                text_encoder=text_encoder,
+                audio_encoder=audio_encoder,
+                decoder=melody_decoder,
+                num_chroma=12,
+                chroma_length=235,
+            )
+        )
+        with torch.no_grad():
+            # At the usual initial scale (std 0.02) the 12-wide one-hot chroma is lost
+            # among the text states and every melody gives the same codes; a larger
+            # scale lets a test hear which melody it was given.
+            model.audio_enc_to_dec_proj.weight.normal_(0.0, 0.6)
+    else:
+        model = MusicgenForConditionalGeneration(
+            MusicgenConfig(text_encoder=text_encoder, audio_encoder=audio_encoder, decoder=decoder)
+        )
     with torch.no_grad():
         for module in model.audio_encoder.modules():
             if isinstance(module, EncodecEuclideanCodebook):
@@ -173,7 +215,12 @@ def build_tiny_music_model(target: Path, size: str = "tiny") -> Path:
 
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)
-    MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer).save_pretrained(
-        target
-    )
+    if melody:
+        # Its feature extractor class needs torchaudio (see audiogen/chroma.py): the
+        # tokenizer and the feature settings are written without it.
+        tokenizer.save_pretrained(target)
+        (target / "preprocessor_config.json").write_text(json.dumps(MELODY_FEATURES, indent=2))
+    else:
+        processor = MusicgenProcessor(feature_extractor=feature_extractor, tokenizer=tokenizer)
+        processor.save_pretrained(target)
     return target

@@ -76,7 +76,7 @@ class RawModel:
 
         music = self.music
         frames = math.ceil(body["duration"] * music.frame_rate - 1e-6)
-        inputs = music.processor(text=[body["prompt"]], padding=True, return_tensors="pt")
+        inputs = music.tokenizer([body["prompt"]], padding=True, return_tensors="pt")
         inputs = {k: v.to(self.device) for k, v in inputs.items()}
         torch.manual_seed(body["seed"])
         started = time.perf_counter()

@@ -74,7 +74,7 @@ def loaded_dtypes() -> set[str]:
         parts = entry.value if isinstance(entry.value, tuple) else (entry.value,)
         if hasattr(entry.value, "text2image"):  # an image pipeline: look at its parts
             parts = tuple(entry.value.text2image.components.values())
-        elif hasattr(entry.value, "processor"):  # a MusicGen and its processor
+        elif hasattr(entry.value, "tokenizer"):  # a MusicGen and its tokenizer
             parts = (entry.value.model,)
         for part in parts:
             if isinstance(part, torch.nn.Module):

@@ -1,6 +1,7 @@
 """The audio runner on the tiny MusicGen, in this process: durations in every
 format, tags, seeds, progress by frame, cancel and the waveform."""
 
+import hashlib
 import io
 import json
 
@@ -142,3 +143,58 @@ def test_a_long_non_ascii_prompt_still_gives_a_readable_file_and_tag(
     record = json.loads(tags["comment"])
     assert record["truncated"] is True and record["prompt"].startswith("café café")
     assert job.artifacts.get().record["prompt"] == prompt  # the row keeps it whole
+
+
+# --- melody models ----------------------------------------------------------------
+
+
+def tone(frequency, seconds=2.0, rate=16000):
+    t = np.arange(int(seconds * rate)) / rate
+    return (0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32)
+
+
+def test_the_chromagram_finds_the_note_that_sounds():
+    from audiogen.chroma import melody_features
+    from audiogen.tiny import MELODY_FEATURES
+
+    a4 = melody_features(tone(440.0), 16000, MELODY_FEATURES)[0]
+    c4 = melody_features(tone(261.63, rate=44100), 44100, MELODY_FEATURES)[0]
+    assert a4.shape[1] == 12 and set(a4.sum(dim=1).tolist()) == {1.0}  # one-hot frames
+    assert set(a4.argmax(dim=1).tolist()) == {9}  # A, counting from C
+    assert set(c4.argmax(dim=1).tolist()) == {0}
+    blip = melody_features(tone(440.0, seconds=0.05), 16000, MELODY_FEATURES)
+    assert blip.shape[1] >= 1  # shorter than one window: padded, not an error
+
+
+def melody_job(owner, frequency, **params):
+    import base64
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone(frequency), 16000, format="FLAC")
+    body = {"prompt": "a tune", "duration": 1.0, "seed": 7, **params}
+    body["melody"] = base64.b64encode(buffer.getvalue()).decode()
+    job = submit_job(owner, "audio", "tiny-audio-melody", body)
+    return job, run(job, AudioParams.model_validate(job.params), RecordingProgress(job))
+
+
+def test_a_melody_model_takes_the_clip_and_keeps_it(alice, tiny_audio):
+    job, result = melody_job(alice, 440.0)
+    clip, rate = soundfile.read(io.BytesIO(stored(result["clips"][0]["artifact"])))
+    assert abs(len(clip) / rate - 1.0) <= FRAME_SECONDS
+    given = job.artifacts.get(role="input")
+    assert given.field == "melody" and given.mime_type == "audio/flac"
+    with given.file.open("rb") as handle:
+        digest = hashlib.sha256(handle.read()).hexdigest()
+    assert job.artifacts.get(role="output").record["melody_sha256"] == digest
+
+
+def test_another_melody_with_the_same_seed_gives_other_music(alice, tiny_audio):
+    _, a_result = melody_job(alice, 440.0)
+    _, c_result = melody_job(alice, 261.63)
+    _, again = melody_job(alice, 440.0)
+
+    def samples(result):
+        return soundfile.read(io.BytesIO(stored(result["clips"][0]["artifact"])))[0]
+
+    assert not np.array_equal(samples(a_result), samples(c_result))
+    assert stored(a_result["clips"][0]["artifact"]) == stored(again["clips"][0]["artifact"])

@@ -63,3 +63,24 @@ def test_cancel_stops_generation_and_keeps_no_file(alice_client, audio_worker):
     done = alice_client.job(job["id"])
     assert done["status"] == "cancelled" and done["artifacts"] == []
     assert stopped_within < 2.0
+
+
+def test_a_melody_clip_uploaded_with_the_form_conditions_a_melody_model(alice_client, audio_worker):
+    import numpy as np
+
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(32000) / 16000)).astype(np.float32)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, tone, 16000, format="WAV")
+    response = alice_client.http.post(
+        "/audio/generations",
+        data={"prompt": "a tune", "model": "tiny-audio-melody", "duration": "1.5", "seed": "2"},
+        files={"melody": ("hum.wav", buffer.getvalue(), "audio/wav")},
+    )
+    assert response.status_code == 202, response.text
+    done = alice_client.wait(response.json()["id"], {"succeeded", "failed"})
+    assert done["status"] == "succeeded", done["error"]
+    roles = sorted(a["role"] for a in done["artifacts"])
+    assert roles == ["input", "output"]
+    output = next(a for a in done["artifacts"] if a["role"] == "output")
+    assert "melody_sha256" in output["record"]
+    assert abs(output["duration_seconds"] - 1.5) <= FRAME_SECONDS
