@@ -198,3 +198,21 @@ def test_another_melody_with_the_same_seed_gives_other_music(alice, tiny_audio):
 
     assert not np.array_equal(samples(a_result), samples(c_result))
     assert stored(a_result["clips"][0]["artifact"]) == stored(again["clips"][0]["artifact"])
+
+
+def test_out_of_memory_names_the_duration_and_the_worker_goes_on(alice, tiny_audio, monkeypatch):
+    """What a CUDA out-of-memory error looks like to the runner, on a CPU."""
+    import torch
+    from transformers import MusicgenForConditionalGeneration
+
+    def out_of_memory(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 4.00 GiB")
+
+    monkeypatch.setattr(MusicgenForConditionalGeneration, "generate", out_of_memory)
+    job = submit_job(alice, "audio", None, {"prompt": "x", "duration": 25.0})
+    with pytest.raises(JobError, match=r"making 25.0 s of audio\. Ask for a shorter duration"):
+        run(job, AudioParams.model_validate(job.params), RecordingProgress(job))
+    assert not job.artifacts.exists()
+    monkeypatch.undo()
+    _, result, _ = generate(alice, duration=0.5, seed=1)
+    assert result["clips"]

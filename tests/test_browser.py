@@ -45,6 +45,7 @@ def page(browser, live, alice, worker):
     page.on("request", requests.record)
     log_in(page, live.url, "alice", "alice-pass-123")
     page.server_url = live.url
+    page.live = live
     yield page
     context.close()
     assert requests.foreign() == [], "the page asked another host for something"
@@ -207,6 +208,32 @@ def test_the_page_reconnects_after_the_server_drops_the_socket(page, live):
 
     assert Job.objects.get(pk=job_id).result["text"].strip() == text.strip()
     assert page.locator("#banner").is_hidden()
+
+
+def test_the_queue_shows_places_cancels_and_leads_to_a_live_job_page(page, alice):
+    from genhub.models import ApiKey
+    from tests.stack import Client
+
+    _, key = ApiKey.issue(alice)
+    client = Client(page.live, key)
+    busy = client.generate_image(prompt="busy", width=256, height=256, steps=150, seed=1)
+    client.wait(busy["id"], {"running"})  # so the two below are #1 and #2
+    waiting = client.generate_image(prompt="waiting its turn", steps=4, seed=2)
+    doomed = client.generate_image(prompt="never mind", steps=4, seed=3)
+    page.goto(f"{page.server_url}/images/")
+    queue = page.locator("[data-queue-list]")
+    queue.locator(f"[data-job='{doomed['id']}']").wait_for()
+    assert "#2 in queue" in queue.locator(f"[data-job='{doomed['id']}']").inner_text()
+    assert "#1 in queue" in queue.locator(f"[data-job='{waiting['id']}']").inner_text()
+    queue.locator(f"[data-cancel='{doomed['id']}']").click()
+    queue.locator(f"[data-job='{doomed['id']}']").wait_for(state="detached")
+    assert client.job(doomed["id"])["status"] == "cancelled"
+    # The waiting job's page follows it live, then shows its image.
+    queue.locator(f"[data-job='{waiting['id']}'] a").click()
+    page.wait_for_url(f"{page.server_url}/jobs/{waiting['id']}/")
+    client.http.post(f"/jobs/{busy['id']}/cancel")
+    page.locator(".gallery img").first.wait_for(timeout=60_000)
+    assert page.inner_text("[data-job-status]") == "succeeded"
 
 
 def test_a_failed_job_shows_why(page, tiny_image):
