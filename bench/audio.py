@@ -31,33 +31,17 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.environment import BenchEnvironment, bench_user, prepare, register_model  # noqa: E402
-from bench.text import timed_events  # noqa: E402
+from bench.environment import (  # noqa: E402
+    BenchEnvironment,
+    bench_user,
+    prepare,
+    random_model,
+    register_model,
+    timed_job,
+)
 
 PROMPT = "lo-fi hip hop beat with warm piano chords and vinyl crackle"
 GOAL = 0.95
-
-
-def random_model(size: str) -> Any:
-    from django.conf import settings
-
-    from audiogen.tiny import build_tiny_music_model
-    from genhub.models import AIModel
-    from genhub.registration import register_model as register
-
-    target = settings.GENHUB_MODEL_DIR / "bench" / f"audio-{size}"
-    if not (target / "config.json").exists():
-        print(f"  building a random {size} MusicGen in {target}...", flush=True)
-        build_tiny_music_model(target, size)
-    model, _ = register(
-        f"bench-audio-{size}",
-        make_default=False,
-        modality="audio",
-        source_type=AIModel.SourceType.LOCAL,
-        source=str(target),
-        options={"max_duration": 30},
-    )
-    return model
 
 
 class RawModel:
@@ -93,14 +77,9 @@ class RawModel:
 
 
 def service_request(client: Any, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    posted = time.perf_counter()
-    job_id = client.generate_audio(**body)["id"]
-    with client.events(job_id) as socket:
-        events = timed_events(socket)
-    job = client.job(job_id)
-    if job["status"] != "succeeded":
-        raise RuntimeError(f"job {job_id} ended {job['status']}: {job['error']}")
-    return body["duration"] / (events[-1][0] - posted), job
+    """Real-time factor from POST to the `succeeded` event, and the finished job."""
+    seconds, job = timed_job(client, "/audio/generations", body)
+    return body["duration"] / seconds, job
 
 
 def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
@@ -109,7 +88,11 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
     if args.model == "default":
         aimodel = register_model("audio", "default")
     else:
-        aimodel = random_model(args.model)
+        from audiogen.tiny import build_tiny_music_model
+
+        aimodel = random_model(
+            "audio", args.model, build_tiny_music_model, options={"max_duration": 30}
+        )
     _, key = bench_user()
     body = {
         "model": aimodel.name,

@@ -94,3 +94,45 @@ def register_model(modality: str, which: str) -> Any:
 
 def _say(message: str) -> None:
     print(f"  {message}", flush=True)
+
+
+def random_model(modality: str, size: str, build: Any, **fields: Any) -> Any:
+    """A local random-weight model of `size`, built once by `build(target, size)`
+    under GENHUB_MODEL_DIR/bench and registered as bench-<modality>-<size>."""
+    from django.conf import settings
+
+    from genhub.models import AIModel
+    from genhub.registration import register_model as register
+
+    target = settings.GENHUB_MODEL_DIR / "bench" / f"{modality}-{size}"
+    if not any(target.glob("*.json")):
+        _say(f"building a random {size} {modality} model in {target}...")
+        build(target, size)
+    model, _ = register(
+        f"bench-{modality}-{size}",
+        make_default=False,
+        modality=modality,
+        source_type=AIModel.SourceType.LOCAL,
+        source=str(target),
+        **fields,
+    )
+    return model
+
+
+def timed_job(client: Any, path: str, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+    """POST a generation, follow its WebSocket to the end: (seconds from POST to the
+    terminal event at the client, the finished job)."""
+    import time
+
+    from bench.text import timed_events
+
+    posted = time.perf_counter()
+    response = client.http.post(path, json=body)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    with client.events(job_id) as socket:
+        events = timed_events(socket)
+    job = client.job(job_id)
+    if job["status"] != "succeeded":
+        raise RuntimeError(f"job {job_id} ended {job['status']}: {job['error']}")
+    return events[-1][0] - posted, job

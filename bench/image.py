@@ -35,33 +35,17 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.environment import BenchEnvironment, bench_user, prepare, register_model  # noqa: E402
-from bench.text import timed_events  # noqa: E402
+from bench.environment import (  # noqa: E402
+    BenchEnvironment,
+    bench_user,
+    prepare,
+    random_model,
+    register_model,
+    timed_job,
+)
 
 PROMPT = "a lighthouse on a cliff at dusk, oil painting"
 GOAL = 0.95
-
-
-def random_model(size: str) -> Any:
-    """A local random-weight pipeline of `size`, built once under GENHUB_MODEL_DIR."""
-    from django.conf import settings
-
-    from genhub.models import AIModel
-    from genhub.registration import register_model as register
-    from imagegen.tiny import build_random_pipeline
-
-    target = settings.GENHUB_MODEL_DIR / "bench" / f"image-{size}"
-    if not (target / "model_index.json").exists():
-        print(f"  building a random {size} pipeline in {target}...", flush=True)
-        build_random_pipeline(target, size)
-    model, _ = register(
-        f"bench-image-{size}",
-        make_default=False,
-        modality="image",
-        source_type=AIModel.SourceType.LOCAL,
-        source=str(target),
-    )
-    return model
 
 
 class RawPipeline:
@@ -96,14 +80,8 @@ class RawPipeline:
 
 def service_request(client: Any, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
     """Seconds per image from POST to the `succeeded` event, and the finished job."""
-    posted = time.perf_counter()
-    job_id = client.generate_image(**body)["id"]
-    with client.events(job_id) as socket:
-        events = timed_events(socket)
-    job = client.job(job_id)
-    if job["status"] != "succeeded":
-        raise RuntimeError(f"job {job_id} ended {job['status']}: {job['error']}")
-    return (events[-1][0] - posted) / body["num_images"], job
+    seconds, job = timed_job(client, "/images/generations", body)
+    return seconds / body["num_images"], job
 
 
 def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
@@ -112,7 +90,9 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
     if args.model == "default":
         aimodel = register_model("image", "default")
     else:
-        aimodel = random_model(args.model)
+        from imagegen.tiny import build_random_pipeline
+
+        aimodel = random_model("image", args.model, build_random_pipeline)
     _, key = bench_user()
     batches = [int(b) for b in args.batches.split(",")]
 

@@ -101,36 +101,26 @@ def web_server(stack_env: dict[str, str], stack_logs: Path) -> Iterator[WebServe
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def text_worker(
-    stack_env: dict[str, str], stack_logs: Path, request: pytest.FixtureRequest
-) -> Iterator[Worker]:
-    """A text worker for one test module; modules that kill workers start their own."""
-    worker = Worker(stack_env, stack_logs / f"{request.module.__name__}.log", name="text")
+def _module_worker(queue: str, env: dict[str, str], logs: Path, module: str) -> Iterator[Worker]:
+    worker = Worker(env, logs / f"{module}.log", name=queue, queues=queue)
     yield worker
     worker.stop()
 
 
+# A worker per queue for one test module; modules that kill workers start their own.
 @pytest.fixture(scope="module")
-def image_worker(
-    stack_env: dict[str, str], stack_logs: Path, request: pytest.FixtureRequest
-) -> Iterator[Worker]:
-    worker = Worker(
-        stack_env, stack_logs / f"{request.module.__name__}.log", name="image", queues="image"
-    )
-    yield worker
-    worker.stop()
+def text_worker(stack_env: dict[str, str], stack_logs: Path, request: Any) -> Iterator[Worker]:
+    yield from _module_worker("text", stack_env, stack_logs, request.module.__name__)
 
 
 @pytest.fixture(scope="module")
-def audio_worker(
-    stack_env: dict[str, str], stack_logs: Path, request: pytest.FixtureRequest
-) -> Iterator[Worker]:
-    worker = Worker(
-        stack_env, stack_logs / f"{request.module.__name__}.log", name="audio", queues="audio"
-    )
-    yield worker
-    worker.stop()
+def image_worker(stack_env: dict[str, str], stack_logs: Path, request: Any) -> Iterator[Worker]:
+    yield from _module_worker("image", stack_env, stack_logs, request.module.__name__)
+
+
+@pytest.fixture(scope="module")
+def audio_worker(stack_env: dict[str, str], stack_logs: Path, request: Any) -> Iterator[Worker]:
+    yield from _module_worker("audio", stack_env, stack_logs, request.module.__name__)
 
 
 @pytest.fixture
