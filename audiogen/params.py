@@ -21,7 +21,7 @@ from pydantic import (
 
 from genhub import uploads
 from genhub.errors import InvalidInput
-from genhub.prompts import check_prompt
+from genhub.prompts import Prompt
 
 AudioFormat = Literal["wav", "flac", "ogg", "mp3"]
 MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
@@ -38,7 +38,7 @@ class AudioParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     upload_fields: ClassVar[tuple[str, ...]] = ("melody",)
 
-    prompt: str = Field(description="The music to make: genre, instruments, mood, tempo.")
+    prompt: Prompt = Field(description="The music to make: genre, instruments, mood, tempo.")
     duration: float = Field(
         8.0, gt=0, le=120, description="Seconds, up to the model's maximum (30 by default)."
     )
@@ -57,11 +57,6 @@ class AudioParams(BaseModel):
     )
 
     _uploads: dict[str, uploads.Upload] = PrivateAttr(default_factory=dict)
-
-    @field_validator("prompt")
-    @classmethod
-    def prompt_within_limits(cls, prompt: str) -> str:
-        return check_prompt(prompt)
 
     @field_validator("duration")
     @classmethod

@@ -1,6 +1,9 @@
 """The checks every prompt gets, whatever the modality."""
 
+from typing import Annotated
+
 from django.conf import settings
+from pydantic import AfterValidator
 
 
 def check_prompt(text: str, *, allow_empty: bool = False) -> str:
@@ -14,3 +17,12 @@ def check_prompt(text: str, *, allow_empty: bool = False) -> str:
     if len(text) > limit:
         raise ValueError(f"the prompt is {len(text)} characters; the limit is {limit}")
     return text
+
+
+def _check_optional_text(text: str) -> str:
+    return check_prompt(text, allow_empty=True)
+
+
+# Field types for params schemas: a prompt, and text that may be empty (a negative prompt).
+Prompt = Annotated[str, AfterValidator(check_prompt)]
+OptionalText = Annotated[str, AfterValidator(_check_optional_text)]

@@ -22,7 +22,7 @@ from pydantic import (
 
 from genhub import uploads
 from genhub.errors import InvalidInput
-from genhub.prompts import check_prompt
+from genhub.prompts import OptionalText, Prompt
 
 SchedulerName = Literal["DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "LCM", "UniPC"]
 # MPO is how Pillow names the JPEGs many phones and cameras write.
@@ -38,8 +38,8 @@ class ImageParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
     upload_fields: ClassVar[tuple[str, ...]] = ("init_image",)
 
-    prompt: str = Field(description="What the image should show.")
-    negative_prompt: str = Field("", description="What it should not show.")
+    prompt: Prompt = Field(description="What the image should show.")
+    negative_prompt: OptionalText = Field("", description="What it should not show.")
     width: int | None = Field(
         None,
         ge=8,
@@ -71,16 +71,6 @@ class ImageParams(BaseModel):
 
     _uploads: dict[str, uploads.Upload] = PrivateAttr(default_factory=dict)
     _init_size: tuple[int, int] | None = PrivateAttr(None)
-
-    @field_validator("prompt")
-    @classmethod
-    def prompt_within_limits(cls, prompt: str) -> str:
-        return check_prompt(prompt)
-
-    @field_validator("negative_prompt")
-    @classmethod
-    def negative_prompt_within_limits(cls, text: str) -> str:
-        return check_prompt(text, allow_empty=True)
 
     @field_validator("width", "height")
     @classmethod
