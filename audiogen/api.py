@@ -7,10 +7,10 @@ from django.http import HttpRequest
 from ninja import Router
 
 from audiogen.params import AudioParams
-from genhub.auth import caller
+from genhub.api.auth import caller
+from genhub.api.schemas import ErrorOut, JobOut, job_out, json_or_form_body
 from genhub.jobs import submit_job
-from genhub.schemas import ErrorOut, JobOut, job_out
-from genhub.uploads import openapi_body, request_fields
+from genhub.request_bodies import generation_fields
 
 router = Router(tags=["audio"])
 
@@ -21,12 +21,12 @@ class AudioGenerationRequest(AudioParams):
 
 @router.post(
     "/generations",
-    response={202: JobOut, 422: ErrorOut, 503: ErrorOut},
+    response={202: JobOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut},
     url_name="audio_generate",
-    openapi_extra=openapi_body(AudioGenerationRequest),
+    openapi_extra=json_or_form_body(AudioGenerationRequest),
 )
 def create_generation(request: HttpRequest) -> tuple[int, dict[str, Any]]:
-    fields = request_fields(request, AudioParams.upload_fields)
+    fields = generation_fields(request, AudioParams)
     model = fields.pop("model", None)
     job = submit_job(caller(request), "audio", model, fields)
     return 202, job_out(job, request)

@@ -6,17 +6,24 @@ class AudiogenConfig(AppConfig):
     verbose_name = "Audio generation"
 
     def ready(self) -> None:
-        from audiogen.params import AudioParams
+        from audiogen import api, bootstrap, views
+        from audiogen.params import MODEL_OPTIONS, AudioParams
         from genhub.modalities import Modality, register
 
         register(
             Modality(
                 name="audio",
+                label="Audio",
+                summary="Make music with MusicGen, from a prompt and, optionally, a melody.",
                 params_schema=AudioParams,
                 runner="audiogen.runner.run",
-                router="audiogen.api.router",
+                model_options=MODEL_OPTIONS,
+                router=api.router,
                 api_prefix="/audio",
-                bootstrap="audiogen.bootstrap.register_default",
-                bootstrap_tiny="audiogen.bootstrap.register_tiny",
+                page=views.audio_page,
+                page_path="audio/",
+                page_name="audio",
+                register_default=bootstrap.register_default,
+                register_tiny=bootstrap.register_tiny,
             )
         )

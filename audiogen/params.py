@@ -6,22 +6,15 @@ against whether the model takes one.
 """
 
 import io
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from django.conf import settings
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from genhub import uploads
 from genhub.errors import InvalidInput
+from genhub.params import GenerationParams
 from genhub.prompts import Prompt
+from genhub.uploads import FileField, FileInput, Upload
 
 AudioFormat = Literal["wav", "flac", "ogg", "mp3"]
 MIME_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "ogg": "audio/ogg", "mp3": "audio/mpeg"}
@@ -32,10 +25,51 @@ DEFAULT_MAX_DURATION = 30.0
 # hold gigabytes of samples. Real reference clips are mono or stereo.
 MAX_MELODY_RATE = 96_000
 MAX_MELODY_CHANNELS = 2
+# What AIModel.options may hold for an audio model.
+MODEL_OPTIONS = frozenset({"max_duration", "melody"})
 
 
-class AudioParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def check_melody(data: bytes) -> Upload:
+    """An acceptable melody clip, ready to keep; ValueError says what is wrong."""
+    import soundfile
+
+    try:
+        info = soundfile.info(io.BytesIO(data))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError):
+        raise ValueError("not a readable audio file: send WAV, FLAC, OGG or MP3") from None
+    if info.format not in MELODY_FORMATS:
+        raise ValueError(f"a {info.format} file; send WAV, FLAC, OGG or MP3")
+    limit = settings.GENHUB_AUDIO_MAX_MELODY_SECONDS
+    if info.duration > limit:
+        raise ValueError(f"the clip is {info.duration:.1f} s long; the limit is {limit} s")
+    if info.frames == 0:
+        raise ValueError("the clip holds no audio")
+    if info.samplerate > MAX_MELODY_RATE or info.channels > MAX_MELODY_CHANNELS:
+        raise ValueError(
+            f"{info.channels} channels at {info.samplerate} Hz; send mono or stereo at "
+            f"{MAX_MELODY_RATE} Hz or less"
+        )
+    extension = MELODY_FORMATS[info.format]
+    fields = {
+        "duration_seconds": round(info.duration, 3),
+        "sample_rate": info.samplerate,
+        "channels": info.channels,
+    }
+    return Upload(data, MIME_TYPES[extension], extension, fields)
+
+
+Melody = Annotated[
+    FileInput,
+    FileField(
+        "audio/",
+        check_melody,
+        "For melody models: a reference clip (WAV, FLAC, OGG or MP3) as base64, "
+        "a data URL or a multipart file, or `artifact:<id>` naming one of your clips.",
+    ),
+]
+
+
+class AudioParams(GenerationParams):
     upload_fields: ClassVar[tuple[str, ...]] = ("melody",)
 
     prompt: Prompt = Field(description="The music to make: genre, instruments, mood, tempo.")
@@ -50,13 +84,7 @@ class AudioParams(BaseModel):
     top_p: float = Field(0.0, ge=0.0, le=1.0, description="0 turns nucleus sampling off.")
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Same seed, same clip.")
     format: AudioFormat = Field("wav", description="wav, flac, ogg (Vorbis) or mp3.")
-    melody: str | None = Field(
-        None,
-        description="For melody models: a reference clip (WAV, FLAC, OGG or MP3) as base64, "
-        "a data URL or a multipart file, or `artifact:<id>` naming one of your clips.",
-    )
-
-    _uploads: dict[str, uploads.Upload] = PrivateAttr(default_factory=dict)
+    melody: Melody | None = None
 
     @field_validator("duration")
     @classmethod
@@ -64,17 +92,6 @@ class AudioParams(BaseModel):
         if duration < 0.1:
             raise ValueError("the shortest clip is 0.1 s")
         return round(duration, 3)
-
-    @field_validator("melody")
-    @classmethod
-    def melody_is_audio(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        if uploads.artifact_id(value) is not None:
-            uploads.check_reference(value, info, "audio/")
-            return value
-        _check_clip(uploads.decode(value))
-        return value
 
     @model_validator(mode="after")
     def within_the_models_limits(self, info: ValidationInfo) -> "AudioParams":
@@ -94,42 +111,7 @@ class AudioParams(BaseModel):
                     "This model does not take a melody clip; use a musicgen-melody model "
                     "or leave melody out.",
                 )
-        if self.melody is not None and uploads.artifact_id(self.melody) is None:
-            data = uploads.decode(self.melody)
-            kind, seconds, rate, channels = _check_clip(data)
-            self._uploads["melody"] = uploads.Upload(
-                data=data,
-                mime_type=MIME_TYPES[MELODY_FORMATS[kind]],
-                extension=MELODY_FORMATS[kind],
-                fields={"duration_seconds": seconds, "sample_rate": rate, "channels": channels},
-            )
         return self
 
     def display_prompt(self) -> str:
         return self.prompt
-
-    def uploads(self) -> dict[str, uploads.Upload]:
-        return dict(self._uploads)
-
-
-def _check_clip(data: bytes) -> tuple[str, float, int, int]:
-    """(format, seconds, sample rate, channels) of an acceptable melody clip."""
-    import soundfile
-
-    try:
-        info = soundfile.info(io.BytesIO(data))
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        raise ValueError(f"not a readable audio file ({error})") from None
-    if info.format not in MELODY_FORMATS:
-        raise ValueError(f"a {info.format} file; send WAV, FLAC, OGG or MP3")
-    limit = settings.GENHUB_AUDIO_MAX_MELODY_SECONDS
-    if info.duration > limit:
-        raise ValueError(f"the clip is {info.duration:.1f} s long; the limit is {limit} s")
-    if info.frames == 0:
-        raise ValueError("the clip holds no audio")
-    if info.samplerate > MAX_MELODY_RATE or info.channels > MAX_MELODY_CHANNELS:
-        raise ValueError(
-            f"{info.channels} channels at {info.samplerate} Hz; send mono or stereo at "
-            f"{MAX_MELODY_RATE} Hz or less"
-        )
-    return info.format, round(info.duration, 3), info.samplerate, info.channels

@@ -38,11 +38,17 @@ from transformers.utils import cached_file
 from audiogen import waveforms
 from audiogen.chroma import melody_features
 from audiogen.params import MIME_TYPES, AudioParams
-from genhub import artifacts, model_cache
-from genhub.devices import free_cuda_memory, pick_device, pick_dtype, seed_everything
+from genhub import artifacts
 from genhub.errors import JobCancelled, JobError
 from genhub.models import AIModel, Artifact, Job
-from genhub.progress import JobProgress
+from genhub.worker.devices import pick_dtype, seed_everything
+from genhub.worker.loading import (
+    load_cached,
+    load_failed,
+    out_of_memory_becomes,
+    pretrained_location,
+)
+from genhub.worker.progress import JobProgress
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +59,6 @@ FILE_FORMATS = {
     "ogg": ("OGG", "VORBIS"),
     "mp3": ("MP3", "MPEG_LAYER_III"),
 }
-MODEL_OPTIONS = {"max_duration", "melody"}
 STEP_EVENTS_PER_CLIP = 40  # a 30 s clip is 1500 frames; one event every ~40 of them
 
 
@@ -94,20 +99,7 @@ class MusicModel:
 
 
 def load(aimodel: AIModel, device: str) -> MusicModel:
-    unknown = set(aimodel.options or {}) - MODEL_OPTIONS
-    if unknown:
-        raise JobError(
-            f"Model '{aimodel.name}' has unknown options {sorted(unknown)}; an admin can fix "
-            f"them in the model's options (known: {sorted(MODEL_OPTIONS)})."
-        )
-    if aimodel.source_type == AIModel.SourceType.HUB:
-        location = aimodel.source
-        options: dict[str, Any] = {
-            "revision": aimodel.revision or None,
-            "cache_dir": str(settings.GENHUB_MODEL_DIR / "hub"),
-        }
-    else:
-        location, options = aimodel.source, {}
+    location, options = pretrained_location(aimodel)
     try:
         # The tokenizer, not AutoProcessor: a melody model's processor needs
         # torchaudio for its chromagram, which audiogen/chroma.py makes instead.
@@ -120,10 +112,7 @@ def load(aimodel: AIModel, device: str) -> MusicModel:
             found = cached_file(location, "preprocessor_config.json", **options)
             melody_config = json.loads(Path(str(found)).read_text())
     except (OSError, ValueError, ImportError) as error:
-        raise JobError(
-            f"Model '{aimodel.name}' could not be loaded from {aimodel.source_type} "
-            f"'{aimodel.source}': {error}. Check the model's source in the admin."
-        ) from error
+        raise load_failed(aimodel, error) from error
     model.to(device).eval()
     return MusicModel(model, tokenizer, device, melody_config)
 
@@ -216,12 +205,7 @@ def _inputs(
 
 def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
     aimodel = job.model
-    device = pick_device(aimodel.device)
-    entry, cached = model_cache.get_or_load(
-        (*aimodel.cache_key, device), lambda: load(aimodel, device), _nbytes
-    )
-    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
-    music: MusicModel = entry.value
+    music, _device = load_cached(job, progress, load, _nbytes)
     melody = _melody(params, music, aimodel)
     melody_digest = melody[2] if melody else None
 
@@ -230,14 +214,12 @@ def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
     if progress.cancel_requested:
         raise JobCancelled()
     started = time.monotonic()
-    try:
+    out_of_memory = (
+        f"The GPU ran out of memory making {params.duration} s of audio. Ask for a "
+        "shorter duration, or ask an admin to use a smaller MusicGen model."
+    )
+    with out_of_memory_becomes(out_of_memory):
         clip, new_tokens = generate_clip(music, params, melody[:2] if melody else None, progress)
-    except torch.OutOfMemoryError as error:
-        free_cuda_memory()
-        raise JobError(
-            f"The GPU ran out of memory making {params.duration} s of audio. Ask for a "
-            "shorter duration, or ask an admin to use a smaller MusicGen model."
-        ) from error
     seconds = time.monotonic() - started
     progress.metrics.update(
         generate_seconds=round(seconds, 3),
@@ -288,7 +270,7 @@ def _melody(params: AudioParams, music: MusicModel, aimodel: AIModel) -> Any:
     import soundfile
 
     try:
-        _, data = artifacts.read_reference(params.melody)
+        _, data = artifacts.read_input_file(params.melody)
         with soundfile.SoundFile(io.BytesIO(data)) as clip:
             # Never more than the allowed length, whatever the header claims.
             most = int(settings.GENHUB_AUDIO_MAX_MELODY_SECONDS * clip.samplerate)

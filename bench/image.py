@@ -50,7 +50,7 @@ GOAL = 0.95
 
 class RawPipeline:
     def __init__(self, aimodel: Any) -> None:
-        from genhub.devices import pick_device
+        from genhub.worker.devices import pick_device
         from imagegen.runner import load
 
         self.device = pick_device(aimodel.device)

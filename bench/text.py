@@ -93,7 +93,7 @@ class RawModel:
     """The model as the worker loads it, generating without a streamer."""
 
     def __init__(self, aimodel: Any, params: Any) -> None:
-        from genhub.devices import pick_device, pick_dtype
+        from genhub.worker.devices import pick_device, pick_dtype
         from textgen.runner import encode, load
 
         self.device = pick_device(aimodel.device)

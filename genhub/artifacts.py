@@ -8,12 +8,12 @@ from django.core.files.base import ContentFile
 from django.urls import reverse
 
 from genhub.models import Artifact, Job
-from genhub.uploads import Upload, artifact_id
+from genhub.uploads import FileInput, Upload
 
 log = logging.getLogger(__name__)
 
 
-def store_input(job: Job, field: str, upload: Upload) -> Artifact:
+def store_input_file(job: Job, field: str, upload: Upload) -> Artifact:
     artifact = Artifact(
         job=job,
         role=Artifact.Role.INPUT,
@@ -71,12 +71,12 @@ def discard_outputs(job: Job) -> int:
     return len(earlier)
 
 
-def read_reference(value: str) -> tuple[Artifact, bytes]:
-    """The artifact an `artifact:<id>` param names, and its bytes."""
-    ref = artifact_id(value)
-    if ref is None:
-        raise ValueError(f"not an artifact reference: {value[:60]!r}")
-    artifact = Artifact.objects.get(pk=ref)
+def read_input_file(value: FileInput) -> tuple[Artifact, bytes]:
+    """The artifact a file param names (the worker sees `artifact:<id>` only), and
+    its bytes. Artifact.DoesNotExist when it is gone."""
+    if value.artifact_id is None:
+        raise ValueError("this file was never stored as an artifact")
+    artifact = Artifact.objects.get(pk=value.artifact_id)
     with artifact.file.open("rb") as stored:
         return artifact, stored.read()
 

@@ -9,8 +9,8 @@ django_asgi_app = get_asgi_application()  # sets Django up before the imports be
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from genhub.api.ws_auth import websocket_auth  # noqa: E402
 from genhub.routing import websocket_urlpatterns  # noqa: E402
-from genhub.ws_auth import websocket_auth  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

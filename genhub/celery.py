@@ -1,4 +1,9 @@
-"""The Celery app: `celery -A genhub worker -Q text,image,audio`."""
+"""The Celery app: `celery -A genhub worker -Q text,image,audio`.
+
+The web process only sends job ids by task name (genhub/jobs.py); the task and
+everything a worker needs load from genhub/worker/tasks.py, which Celery imports
+when a worker starts, never in the web process.
+"""
 
 import os
 
@@ -6,11 +11,8 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genhub.settings")
 
+RUN_JOB_TASK = "genhub.run_job"  # the name queued messages carry; never rename it
+
 app = Celery("genhub")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["genhub"])
-
-import genhub.worker_warmup  # noqa: E402, F401  (connects the pool process warm-up)
-from genhub.sweeper import StaleJobSweeper  # noqa: E402  (needs the app configured)
-
-app.steps["worker"].add(StaleJobSweeper)
+app.autodiscover_tasks(["genhub.worker"])

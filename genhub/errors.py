@@ -20,3 +20,15 @@ class JobCancelled(Exception):
     def __init__(self, partial_result: dict | None = None) -> None:
         super().__init__("cancelled")
         self.partial_result = partial_result
+
+
+class BodyTooLarge(Exception):
+    """The request body is over the size GenHub accepts; answered as 413."""
+
+    def __init__(self) -> None:
+        from django.conf import settings
+
+        limit = settings.GENHUB_MAX_REQUEST_BYTES
+        super().__init__(
+            f"The request body is over the limit of {limit // 2**20} MiB; send a smaller file."
+        )

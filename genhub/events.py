@@ -21,7 +21,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from genhub import redis as genhub_redis
+from genhub import redis_clients
 from genhub.models import Job
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ def drain(timeout: float = 10.0) -> bool:
 async def read_live_state(job_id: object) -> dict[str, Any]:
     """The last seq and what the events so far add up to (text, step, preview)."""
     seq_key, text_key, state_key = _keys(job_id)
-    async with genhub_redis.async_client().pipeline(transaction=True) as pipe:
+    async with redis_clients.async_client().pipeline(transaction=True) as pipe:
         pipe.get(seq_key)
         pipe.get(text_key)
         pipe.hgetall(state_key)
@@ -91,7 +91,7 @@ class _Outgoing:
 def _record(item: _Outgoing) -> int:
     """Take the next seq and update the live state, in one Redis transaction."""
     seq_key, text_key, state_key = _keys(item.job_id)
-    pipe = genhub_redis.client().pipeline(transaction=True)
+    pipe = redis_clients.client().pipeline(transaction=True)
     pipe.incr(seq_key)
     if item.reset_text:
         pipe.delete(text_key)

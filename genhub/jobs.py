@@ -16,6 +16,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from genhub import artifacts, cancel_flags, events, modalities
+from genhub.celery import RUN_JOB_TASK
+from genhub.celery import app as celery_app
 from genhub.errors import InvalidInput
 from genhub.models import AIModel, Job, JobStatus
 from genhub.models.job import ALLOWED_TRANSITIONS
@@ -57,6 +59,10 @@ def resolve_model(modality: str, name: str | None) -> AIModel:
     """The model a request asked for, or the modality's default."""
     if name is not None and not isinstance(name, str):
         raise InvalidInput("model", "Give the model's name as a string.")
+    if name is not None and any("\ud800" <= char <= "\udfff" for char in name):
+        raise InvalidInput(
+            "model", "The model name holds a lone UTF-16 surrogate; send valid Unicode."
+        )
     models = AIModel.objects.filter(modality=modality)
     if name is None:
         model = models.enabled().filter(is_default=True).first()
@@ -93,13 +99,13 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
         {**model.default_params, **params}, context={"owner": owner, "limits": model.options}
     )
     stored = validated.model_dump(mode="json")
-    uploads = validated.uploads() if hasattr(validated, "uploads") else {}
+    uploads = validated.uploads()
     with transaction.atomic():
         job = Job.objects.create(
             owner=owner,
             modality=modality,
             model=model,
-            prompt=validated.display_prompt(),  # type: ignore[attr-defined]
+            prompt=validated.display_prompt(),
             # Never the uploaded bytes themselves: the artifact ids replace them below.
             params={**stored, **dict.fromkeys(uploads)},
             enqueued_at=timezone.now(),
@@ -108,7 +114,7 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
             # Files sent with the request are kept with the job, and its params
             # name them instead of carrying megabytes of base64.
             for field, upload in uploads.items():
-                stored[field] = f"artifact:{artifacts.store_input(job, field, upload).pk}"
+                stored[field] = f"artifact:{artifacts.store_input_file(job, field, upload).pk}"
             job.params = stored
             job.save(update_fields=["params"])
         transaction.on_commit(lambda: enqueue(job))
@@ -117,10 +123,11 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
 
 def enqueue(job: Job) -> None:
     """Send the job's id to its modality's queue. Call only after commit."""
-    from genhub.tasks import run_job
-
     try:
-        run_job.apply_async(args=[str(job.id)], queue=modalities.get(job.modality).queue)
+        # By name: the web process never imports the worker's task module.
+        celery_app.send_task(
+            RUN_JOB_TASK, args=[str(job.id)], queue=modalities.get(job.modality).queue
+        )
     except Exception as exc:
         log.exception("could not enqueue job %s", job.id)
         fail_job(

@@ -1,20 +1,49 @@
-"""The modality registry. Each modality app registers itself in AppConfig.ready();
-the core looks modalities up here and never imports a modality app directly."""
+"""The modality contract and registry.
 
+A modality (text, image, audio, and later speech or video) plugs into the one job
+pipeline with a `Modality`: its params schema, its runner, its API router, its
+page, and the builders of its default and tiny models. Each modality app
+registers one in its `AppConfig.ready()`; the core draws the API, the URLs, the
+nav bar, the home page, the admin's choices and `bootstrap_models` from this
+registry and never imports a modality app by name.
+"""
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
+from genhub.params import GenerationParams
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest, HttpResponse
+    from ninja import Router
+
+    from genhub.models import AIModel
+
+# `register_default(model_dir, say)`: registers (and fetches or builds) a model row.
+ModelBuilder = Callable[[Path, Callable[[str], None]], "AIModel"]
 
 
 @dataclass(frozen=True)
 class Modality:
-    name: str  # "text", also the Celery queue and the Job.modality value
-    params_schema: type[BaseModel]  # validates REST bodies, forms and worker input
-    runner: str  # dotted path of `run(job, params, progress) -> dict`, imported by workers only
-    router: str  # dotted path of the app's ninja Router
-    api_prefix: str  # where the router mounts under /api/v1
-    bootstrap: str  # dotted path of `register_default(model_dir, say)`
-    bootstrap_tiny: str  # dotted path of `register_tiny(model_dir, say)`
+    name: str  # "text": the Job.modality value, and the default Celery queue
+    label: str  # "Text": the nav bar and the home page
+    summary: str  # one line for the home page
+    params_schema: type[GenerationParams]  # validates REST bodies, forms and worker input
+    # Dotted path of `run(job, params, progress) -> dict`. A string, not the function:
+    # runners import torch, and only worker processes may import them.
+    runner: str
+    # The keys AIModel.options may hold for this modality's models; checked when a
+    # model is saved (AIModel.clean) and again when a worker loads it.
+    model_options: frozenset[str]
+    router: "Router"  # mounted under /api/v1 at `api_prefix`
+    api_prefix: str  # "/images"
+    page: "Callable[[HttpRequest], HttpResponse]"  # the generation page view
+    page_path: str  # "images/": where the page lives
+    page_name: str  # "images": its URL name
+    register_default: ModelBuilder  # `manage.py bootstrap_models`
+    register_tiny: ModelBuilder  # `manage.py bootstrap_models --tiny`
 
     @property
     def queue(self) -> str:
@@ -32,5 +61,14 @@ def get(name: str) -> Modality:
     return _registry[name]
 
 
+def find(name: Any) -> Modality | None:
+    """The modality called `name`, or None for anything else (a stale or bad row)."""
+    return _registry.get(name) if isinstance(name, str) else None
+
+
 def all_modalities() -> list[Modality]:
     return list(_registry.values())
+
+
+def choices() -> list[tuple[str, str]]:
+    return [(m.name, m.label) for m in _registry.values()]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from genhub.consumers import JobConsumer
+from genhub.api.consumers import JobConsumer
 
 websocket_urlpatterns = [
     path("ws/jobs/<uuid:job_id>/", JobConsumer.as_asgi()),

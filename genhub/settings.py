@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "genhub.web.navigation.nav",
             ],
         },
     },
@@ -185,8 +186,13 @@ GENHUB_IMAGE_PREVIEW_EVERY = env.int("GENHUB_IMAGE_PREVIEW_EVERY", default=5)
 # A melody clip longer than this is refused (MusicGen uses the first 30 s or so).
 GENHUB_AUDIO_MAX_MELODY_SECONDS = env.float("GENHUB_AUDIO_MAX_MELODY_SECONDS", default=60.0)
 GENHUB_MAX_UPLOAD_BYTES = env.int("GENHUB_MAX_UPLOAD_BYTES", default=20 * 2**20)
-# A JSON body carries a file as base64 (4/3 of its size); leave room for it.
-DATA_UPLOAD_MAX_MEMORY_SIZE = GENHUB_MAX_UPLOAD_BYTES * 4 // 3 + 2**20
+# The largest request body accepted, checked before any of it is buffered (see
+# genhub/body_limit.py). By default just above the largest allowed upload sent
+# as base64 in JSON (4/3 of its size), with room for the other fields.
+GENHUB_MAX_REQUEST_BYTES = env.int(
+    "GENHUB_MAX_REQUEST_BYTES", default=GENHUB_MAX_UPLOAD_BYTES * 4 // 3 + 2**20
+)
+DATA_UPLOAD_MAX_MEMORY_SIZE = GENHUB_MAX_REQUEST_BYTES
 
 # --- Models -----------------------------------------------------------------
 GENHUB_DEVICE = env.str("GENHUB_DEVICE", default="auto")  # auto | cpu | cuda

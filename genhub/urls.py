@@ -1,18 +1,16 @@
+"""The URLs: pages (one per registered modality, drawn from the registry), the
+admin, the REST API under /api/v1. WebSockets are routed in genhub/routing.py."""
+
 from django.contrib import admin
 from django.urls import include, path
 
-from audiogen.views import audio_page
-from genhub.api import api
-from genhub.pages import history_page, job_page
-from genhub.views import home
-from imagegen.views import image_page
-from textgen.views import text_page
+from genhub import modalities
+from genhub.api.root import api
+from genhub.web.views import history_page, home, job_page
 
 urlpatterns = [
     path("", home, name="home"),
-    path("text/", text_page, name="text"),
-    path("images/", image_page, name="images"),
-    path("audio/", audio_page, name="audio"),
+    *(path(m.page_path, m.page, name=m.page_name) for m in modalities.all_modalities()),
     path("history/", history_page, name="history"),
     path("jobs/<uuid:job_id>/", job_page, name="job"),
     path("admin/", admin.site.urls),

@@ -6,10 +6,10 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from genhub.auth import caller
+from genhub.api.auth import caller
+from genhub.api.schemas import ErrorOut, JobOut, job_out, json_or_form_body
 from genhub.jobs import submit_job
-from genhub.schemas import ErrorOut, JobOut, job_out
-from genhub.uploads import openapi_body, request_fields
+from genhub.request_bodies import generation_fields
 from imagegen.params import ImageParams
 
 router = Router(tags=["images"])
@@ -21,14 +21,14 @@ class ImageGenerationRequest(ImageParams):
 
 @router.post(
     "/generations",
-    response={202: JobOut, 422: ErrorOut, 503: ErrorOut},
+    response={202: JobOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut},
     url_name="image_generate",
-    openapi_extra=openapi_body(ImageGenerationRequest),
+    openapi_extra=json_or_form_body(ImageGenerationRequest),
 )
 def create_generation(request: HttpRequest) -> tuple[int, dict[str, Any]]:
     # Parsed by hand, not by a ninja body parameter: one endpoint takes both JSON
     # and a file upload, and the schema checks either the same way.
-    fields = request_fields(request, ImageParams.upload_fields)
+    fields = generation_fields(request, ImageParams)
     model = fields.pop("model", None)
     job = submit_job(caller(request), "image", model, fields)
     return 202, job_out(job, request)

@@ -7,16 +7,23 @@ class ImagegenConfig(AppConfig):
 
     def ready(self) -> None:
         from genhub.modalities import Modality, register
-        from imagegen.params import ImageParams
+        from imagegen import api, bootstrap, views
+        from imagegen.params import MODEL_OPTIONS, ImageParams
 
         register(
             Modality(
                 name="image",
+                label="Image",
+                summary="Make images with Stable Diffusion, watching them denoise.",
                 params_schema=ImageParams,
                 runner="imagegen.runner.run",
-                router="imagegen.api.router",
+                model_options=MODEL_OPTIONS,
+                router=api.router,
                 api_prefix="/images",
-                bootstrap="imagegen.bootstrap.register_default",
-                bootstrap_tiny="imagegen.bootstrap.register_tiny",
+                page=views.image_page,
+                page_path="images/",
+                page_name="images",
+                register_default=bootstrap.register_default,
+                register_tiny=bootstrap.register_tiny,
             )
         )

@@ -7,35 +7,75 @@ without a context; they were checked when the job was made.
 """
 
 import io
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 from django.conf import settings
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationInfo,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from genhub import uploads
 from genhub.errors import InvalidInput
+from genhub.params import GenerationParams
 from genhub.prompts import OptionalText, Prompt
+from genhub.uploads import FileField, FileInput, Upload
 
 SchedulerName = Literal["DDIM", "Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "LCM", "UniPC"]
 # MPO is how Pillow names the JPEGs many phones and cameras write.
 INIT_IMAGE_FORMATS = {
-    "PNG": "image/png",
-    "JPEG": "image/jpeg",
-    "MPO": "image/jpeg",
-    "WEBP": "image/webp",
+    "PNG": ("image/png", "png"),
+    "JPEG": ("image/jpeg", "jpg"),
+    "MPO": ("image/jpeg", "jpg"),
+    "WEBP": ("image/webp", "webp"),
 }
+# What AIModel.options may hold for an image model (see imagegen/runner.py).
+MODEL_OPTIONS = frozenset(
+    {
+        "attention_slicing",
+        "vae_tiling",
+        "cpu_offload",
+        "variant",
+        "config",
+        "max_width",
+        "max_height",
+    }
+)
 
 
-class ImageParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def check_init_image(data: bytes) -> Upload:
+    """An acceptable init image, ready to keep; ValueError says what is wrong."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format, size = image.format or "", image.size
+            if image_format not in INIT_IMAGE_FORMATS:
+                raise ValueError(f"a {image_format or 'unknown'} image; send PNG, JPEG or WebP")
+            # The header gives the size; checked before decoding the pixels, so a
+            # small file claiming a huge image is refused without being expanded.
+            limit = settings.GENHUB_IMAGE_MAX_INPUT_PIXELS
+            if size[0] * size[1] > limit:
+                raise ValueError(f"the image is {size[0]}×{size[1]}, over the {limit}-pixel limit")
+            image.load()
+    except UnidentifiedImageError:
+        raise ValueError("not a readable image: send a PNG, JPEG or WebP file") from None
+    except (OSError, Image.DecompressionBombError) as error:
+        # Pillow's messages can name a Python object; say what a person can act on.
+        reason = str(error).split(" <", 1)[0]
+        raise ValueError(f"the image could not be decoded ({reason})") from None
+    mime_type, extension = INIT_IMAGE_FORMATS[image_format]
+    return Upload(data, mime_type, extension, {"width": size[0], "height": size[1]})
+
+
+InitImage = Annotated[
+    FileInput,
+    FileField(
+        "image/",
+        check_init_image,
+        "For image-to-image: a PNG, JPEG or WebP image as base64 or a data URL "
+        "(or a multipart file), or `artifact:<id>` naming one of your earlier images.",
+    ),
+]
+
+
+class ImageParams(GenerationParams):
     upload_fields: ClassVar[tuple[str, ...]] = ("init_image",)
 
     prompt: Prompt = Field(description="What the image should show.")
@@ -57,20 +97,13 @@ class ImageParams(BaseModel):
     )
     num_images: int = Field(1, ge=1, le=8, description="Made together, as one batch.")
     scheduler: SchedulerName | None = Field(None, description="Default: the model's own.")
-    init_image: str | None = Field(
-        None,
-        description="For image-to-image: a PNG, JPEG or WebP image as base64 or a data URL "
-        "(or a multipart file), or `artifact:<id>` naming one of your earlier images.",
-    )
+    init_image: InitImage | None = None
     strength: float = Field(
         0.75,
         gt=0.0,
         le=1.0,
         description="Image-to-image: how much of the init image to repaint (1 = all of it).",
     )
-
-    _uploads: dict[str, uploads.Upload] = PrivateAttr(default_factory=dict)
-    _init_size: tuple[int, int] | None = PrivateAttr(None)
 
     @field_validator("width", "height")
     @classmethod
@@ -79,40 +112,16 @@ class ImageParams(BaseModel):
             raise ValueError(f"{value} is not a multiple of 8 (try {value - value % 8})")
         return value
 
-    @field_validator("init_image")
-    @classmethod
-    def init_image_is_an_image(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None or uploads.artifact_id(value) is not None:
-            if value is not None:
-                uploads.check_reference(value, info, "image/")
-            return value
-        _check_image(uploads.decode(value))
-        return value
-
     @model_validator(mode="after")
     def size_within_limits(self, info: ValidationInfo) -> "ImageParams":
         # Raises InvalidInput rather than ValueError: pydantic passes it through
         # as it is, so the 422 names the field instead of the whole body.
-        if self.init_image is not None and uploads.artifact_id(self.init_image) is None:
-            data = uploads.decode(self.init_image)
-            image_format, size = _check_image(data)
-            self._uploads["init_image"] = uploads.Upload(
-                data=data,
-                mime_type=INIT_IMAGE_FORMATS[image_format],
-                extension={"PNG": "png", "WEBP": "webp"}.get(image_format, "jpg"),
-                fields={"width": size[0], "height": size[1]},
-            )
-            self._init_size = size
-        elif self.init_image is not None:
-            referenced = uploads.check_reference(self.init_image, info, "image/")
-            if referenced is not None and referenced.width and referenced.height:
-                self._init_size = (referenced.width, referenced.height)
-        if self._init_size is None and (self.width is None) != (self.height is None):
+        if self.init_image is None and (self.width is None) != (self.height is None):
             missing = "height" if self.height is None else "width"
             raise InvalidInput(
                 missing, "Give width and height together (or neither, for the model's size)."
             )
-        width, height = self.size_for(self._init_size)
+        width, height = self.size_for(_init_size(self.init_image))
         if info.context is not None:  # on submit; the worker re-checks the resolved size
             _check_size(width, height, self, info.context.get("limits") or {})
         if self.init_image is not None and int(self.steps * self.strength) < 1:
@@ -135,9 +144,18 @@ class ImageParams(BaseModel):
     def display_prompt(self) -> str:
         return self.prompt
 
-    def uploads(self) -> dict[str, uploads.Upload]:
-        """Files this request carried, to keep as the job's inputs."""
-        return dict(self._uploads)
+
+def _init_size(init_image: FileInput | None) -> tuple[int, int] | None:
+    """The init image's size, when validation knows it (a new file, or an artifact
+    looked up on submit); the worker learns it from the image itself."""
+    if init_image is None:
+        return None
+    if init_image.upload is not None:
+        return init_image.upload.fields["width"], init_image.upload.fields["height"]
+    artifact = init_image.artifact
+    if artifact is not None and artifact.width and artifact.height:
+        return artifact.width, artifact.height
+    return None
 
 
 def _check_size(width: int | None, height: int | None, params: ImageParams, limits: dict) -> None:
@@ -154,23 +172,3 @@ def _check_size(width: int | None, height: int | None, params: ImageParams, limi
         limit = limits.get(f"max_{field}")
         if value and limit and value > limit:
             raise InvalidInput(field, f"{field} {value} is over this model's maximum of {limit}.")
-
-
-def _check_image(data: bytes) -> tuple[str, tuple[int, int]]:
-    """(format, size) of an acceptable init image; ValueError says what is wrong."""
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image_format, size = image.format or "", image.size
-            if image_format not in INIT_IMAGE_FORMATS:
-                raise ValueError(f"a {image_format} image; send PNG, JPEG or WebP")
-            # The header gives the size; checked before decoding the pixels, so a
-            # small file claiming a huge image is refused without being expanded.
-            limit = settings.GENHUB_IMAGE_MAX_INPUT_PIXELS
-            if size[0] * size[1] > limit:
-                raise ValueError(f"the image is {size[0]}×{size[1]}, over the {limit}-pixel limit")
-            image.load()
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as error:
-        raise ValueError(f"not a readable image ({error})") from None
-    return image_format, size

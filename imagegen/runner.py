@@ -28,11 +28,12 @@ import torch
 from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 from django.conf import settings
 
-from genhub import artifacts, model_cache
-from genhub.devices import free_cuda_memory, pick_device, pick_dtype
+from genhub import artifacts
 from genhub.errors import JobCancelled, JobError
 from genhub.models import AIModel, Artifact, Job
-from genhub.progress import JobProgress
+from genhub.worker.devices import free_cuda_memory, pick_dtype
+from genhub.worker.loading import load_cached, load_failed, pretrained_location
+from genhub.worker.progress import JobProgress
 from imagegen import pngs, previews
 from imagegen.params import ImageParams
 
@@ -54,15 +55,6 @@ SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
     ),
     "LCM": ("LCMScheduler", {}),
     "UniPC": ("UniPCMultistepScheduler", {}),
-}
-MODEL_OPTIONS = {
-    "attention_slicing",
-    "vae_tiling",
-    "cpu_offload",
-    "variant",
-    "config",
-    "max_width",
-    "max_height",
 }
 
 
@@ -109,33 +101,18 @@ class ImageModel:
 
 
 def load(aimodel: AIModel, device: str) -> ImageModel:
-    options = aimodel.options or {}
-    unknown = set(options) - MODEL_OPTIONS
-    if unknown:
-        raise JobError(
-            f"Model '{aimodel.name}' has unknown options {sorted(unknown)}; an admin can fix "
-            f"them in the model's options (known: {sorted(MODEL_OPTIONS)})."
-        )
+    options = aimodel.options
     kwargs: dict[str, Any] = {"dtype": pick_dtype(aimodel.dtype, device)}
     if options.get("variant"):
         kwargs["variant"] = options["variant"]
     try:
-        if aimodel.source_type == AIModel.SourceType.HUB:
-            pipe = AutoPipelineForText2Image.from_pretrained(
-                aimodel.source,
-                revision=aimodel.revision or None,
-                cache_dir=str(settings.GENHUB_MODEL_DIR / "hub"),
-                **kwargs,
-            )
-        elif Path(aimodel.source).is_file():
+        if aimodel.source_type != AIModel.SourceType.HUB and Path(aimodel.source).is_file():
             pipe = _from_single_file(Path(aimodel.source), options, kwargs)
         else:
-            pipe = AutoPipelineForText2Image.from_pretrained(aimodel.source, **kwargs)
+            location, where = pretrained_location(aimodel)
+            pipe = AutoPipelineForText2Image.from_pretrained(location, **where, **kwargs)
     except (OSError, ValueError) as error:
-        raise JobError(
-            f"Model '{aimodel.name}' could not be loaded from {aimodel.source_type} "
-            f"'{aimodel.source}': {error}. Check the model's source in the admin."
-        ) from error
+        raise load_failed(aimodel, error) from error
     # No NSFW filter: a self-hosted model's operator decides what it may make.
     if getattr(pipe, "safety_checker", None) is not None:
         pipe.safety_checker = None
@@ -190,12 +167,7 @@ def _nbytes(model: ImageModel) -> int:
 
 def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
     aimodel = job.model
-    device = pick_device(aimodel.device)
-    entry, cached = model_cache.get_or_load(
-        (*aimodel.cache_key, device), lambda: load(aimodel, device), _nbytes
-    )
-    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
-    model: ImageModel = entry.value
+    model, device = load_cached(job, progress, load, _nbytes)
 
     init_image, init_digest = _init_image(params)
     width, height = params.size_for(init_image.size if init_image else None)
@@ -305,7 +277,7 @@ def _init_image(params: ImageParams) -> tuple[Any, str | None]:
     from PIL import Image, ImageOps
 
     try:
-        _, data = artifacts.read_reference(params.init_image)
+        _, data = artifacts.read_input_file(params.init_image)
         with Image.open(io.BytesIO(data)) as image:
             # Phones store pictures sideways with an EXIF note to turn them.
             upright = ImageOps.exif_transpose(image).convert("RGB")

@@ -3,7 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 
-from genhub.pages import generation_page
+from genhub.web.generation import generation_page
 
 SIZE_PRESETS = [(512, 512), (768, 768), (1024, 1024), (512, 768), (768, 512), (1024, 576)]
 

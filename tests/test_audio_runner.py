@@ -15,7 +15,7 @@ from audiogen.runner import run
 from genhub.errors import JobCancelled, JobError
 from genhub.jobs import submit_job
 from genhub.models import Artifact
-from genhub.progress import JobProgress
+from genhub.worker.progress import JobProgress
 
 FRAME_SECONDS = 1 / 50  # the tiny codec's frame, as the real ones'
 

@@ -5,7 +5,7 @@ The download (about 93 MB) and conversion are kept in var/test-models between ru
 """
 
 from genhub.jobs import submit_job
-from genhub.progress import JobProgress
+from genhub.worker.progress import JobProgress
 from tests.stack import ROOT
 from textgen.bootstrap import register_default
 from textgen.params import TextParams

@@ -98,8 +98,8 @@ def test_a_cancelled_queued_job_never_runs(alice_client, text_worker):
 
 
 def test_a_duplicated_task_message_runs_the_job_once(alice_client, text_worker):
-    from genhub import redis as genhub_redis
-    from genhub.tasks import run_job
+    from genhub import redis_clients
+    from genhub.worker.tasks import run_job
 
     def run_one_more_job():
         # One worker, one queue: when a later job is done, every earlier message
@@ -110,7 +110,7 @@ def test_a_duplicated_task_message_runs_the_job_once(alice_client, text_worker):
     job = alice_client.generate_text(prompt="Hello", max_new_tokens=32)
     done = alice_client.wait(job["id"], {"succeeded"})
     run_one_more_job()
-    seq = genhub_redis.client().get(f"genhub:job:{job['id']}:seq")
+    seq = redis_clients.client().get(f"genhub:job:{job['id']}:seq")
 
     run_job.apply_async(args=[job["id"]], queue="text")  # the broker delivers it again
     run_one_more_job()
@@ -120,7 +120,7 @@ def test_a_duplicated_task_message_runs_the_job_once(alice_client, text_worker):
     assert again["started_at"] == done["started_at"]
     assert again["finished_at"] == done["finished_at"]
     assert again["result"] == done["result"]
-    assert genhub_redis.client().get(f"genhub:job:{job['id']}:seq") == seq  # no new events
+    assert redis_clients.client().get(f"genhub:job:{job['id']}:seq") == seq  # no new events
 
 
 def test_the_model_is_loaded_once_for_two_jobs(alice_client, text_worker, tiny_text, tmp_path):

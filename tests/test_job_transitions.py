@@ -84,10 +84,10 @@ def test_a_job_with_a_fresh_heartbeat_is_left_alone(job):
 
 
 def test_a_long_waiting_job_is_sent_again_in_case_the_broker_lost_it(job, settings):
-    from genhub import redis as genhub_redis
+    from genhub import redis_clients
     from genhub.jobs import resend_waiting_jobs
 
-    broker = genhub_redis.client()
+    broker = redis_clients.client()
     broker.delete("text")  # Redis restarted without persistence: the message is gone
     assert resend_waiting_jobs() == 0  # not waiting long enough yet
     Job.objects.filter(pk=job.pk).update(enqueued_at=timezone.now() - timedelta(hours=1))

@@ -5,7 +5,7 @@ import pytest
 
 from genhub.errors import JobError
 from genhub.jobs import submit_job
-from genhub.progress import JobProgress
+from genhub.worker.progress import JobProgress
 from textgen.params import TextParams
 from textgen.runner import run
 

@@ -14,8 +14,8 @@ django.setup()
 from django.urls import get_resolver
 get_resolver().url_patterns            # every view, schema and router
 import genhub.asgi                     # the ASGI app, consumers included
-import genhub.tasks, genhub.celery     # what the web process imports to enqueue
-print(json.dumps(sorted(m for m in ("torch", "transformers", "diffusers") if m in sys.modules)))
+import genhub.jobs, genhub.celery          # what the web process imports to enqueue
+print(json.dumps(sorted(m for m in ("torch", "transformers", "diffusers", "genhub.worker") if m in sys.modules)))
 """
 
 

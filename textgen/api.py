@@ -5,9 +5,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from genhub.auth import caller
+from genhub.api.auth import caller
+from genhub.api.schemas import ErrorOut, JobOut, job_out
 from genhub.jobs import submit_job
-from genhub.schemas import ErrorOut, JobOut, job_out
 from textgen.params import TextParams
 
 router = Router(tags=["text"])

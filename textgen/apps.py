@@ -7,16 +7,23 @@ class TextgenConfig(AppConfig):
 
     def ready(self) -> None:
         from genhub.modalities import Modality, register
+        from textgen import api, bootstrap, views
         from textgen.params import TextParams
 
         register(
             Modality(
                 name="text",
+                label="Text",
+                summary="Chat with a language model; the answer streams as it is written.",
                 params_schema=TextParams,
                 runner="textgen.runner.run",
-                router="textgen.api.router",
+                model_options=frozenset(),
+                router=api.router,
                 api_prefix="/text",
-                bootstrap="textgen.bootstrap.register_default",
-                bootstrap_tiny="textgen.bootstrap.register_tiny",
+                page=views.text_page,
+                page_path="text/",
+                page_name="text",
+                register_default=bootstrap.register_default,
+                register_tiny=bootstrap.register_tiny,
             )
         )

@@ -4,7 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from genhub.prompts import check_prompt
+from genhub.params import GenerationParams
+from genhub.prompts import Prompt, check_prompt
 
 
 class ChatMessage(BaseModel):
@@ -14,10 +15,10 @@ class ChatMessage(BaseModel):
     content: str = Field(max_length=1_000_000)
 
 
-class TextParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    prompt: str | None = Field(None, description="Plain text to continue. Give this or `messages`.")
+class TextParams(GenerationParams):
+    prompt: Prompt | None = Field(
+        None, description="Plain text to continue. Give this or `messages`."
+    )
     messages: list[ChatMessage] | None = Field(
         None, max_length=200, description="A chat, formatted with the model's chat template."
     )
@@ -30,13 +31,6 @@ class TextParams(BaseModel):
         default_factory=list, max_length=8, description="Generation ends before any of these."
     )
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Same seed, same text.")
-
-    @field_validator("prompt")
-    @classmethod
-    def prompt_within_limits(cls, prompt: str | None) -> str | None:
-        if prompt is not None:
-            check_prompt(prompt)
-        return prompt
 
     @field_validator("stop")
     @classmethod
@@ -61,4 +55,4 @@ class TextParams(BaseModel):
         if self.prompt is not None:
             return self.prompt
         users = [m.content for m in self.messages or [] if m.role == "user"]
-        return users[-1] if users else self.messages[-1].content  # type: ignore[index]
+        return users[-1] if users else (self.messages or [])[-1].content

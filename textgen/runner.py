@@ -11,14 +11,18 @@ import time
 from typing import Any
 
 import torch
-from django.conf import settings
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria
 
-from genhub import model_cache
-from genhub.devices import free_cuda_memory, pick_device, pick_dtype, seed_everything
 from genhub.errors import JobCancelled, JobError
 from genhub.models import AIModel, Job
-from genhub.progress import JobProgress
+from genhub.worker.devices import pick_dtype, seed_everything
+from genhub.worker.loading import (
+    load_cached,
+    load_failed,
+    out_of_memory_becomes,
+    pretrained_location,
+)
+from genhub.worker.progress import JobProgress
 from textgen.gguf import converted_gguf_dir
 from textgen.params import TextParams
 from textgen.streaming import TextDeltaStreamer
@@ -34,25 +38,16 @@ def load(aimodel: AIModel, device: str) -> tuple[Any, Any]:
     if aimodel.source_type == AIModel.SourceType.GGUF:
         # Dequantising a GGUF file takes a while; it is done once and the result
         # is saved beside the other models (see textgen/gguf.py).
-        location, options = str(converted_gguf_dir(aimodel.source)), {}
-    elif aimodel.source_type == AIModel.SourceType.HUB:
-        location = aimodel.source
-        options = {
-            "revision": aimodel.revision or None,
-            "cache_dir": str(settings.GENHUB_MODEL_DIR / "hub"),
-        }
+        location, options = str(converted_gguf_dir(aimodel.source)), dict[str, Any]()
     else:
-        location, options = aimodel.source, {}
+        location, options = pretrained_location(aimodel)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **options)
         model = AutoModelForCausalLM.from_pretrained(
             location, dtype=pick_dtype(aimodel.dtype, device), **options
         )
-    except OSError as error:
-        raise JobError(
-            f"Model '{aimodel.name}' could not be loaded from {aimodel.source_type} "
-            f"'{aimodel.source}': {error}. Check the model's source in the admin."
-        ) from error
+    except (OSError, ValueError) as error:
+        raise load_failed(aimodel, error) from error
     model.to(device).eval()  # type: ignore[arg-type]  # transformers types .to narrowly
     return model, tokenizer
 
@@ -90,12 +85,7 @@ def encode(tokenizer: Any, params: TextParams) -> dict[str, torch.Tensor]:
 
 def run(job: Job, params: TextParams, progress: JobProgress) -> dict[str, Any]:
     aimodel = job.model
-    device = pick_device(aimodel.device)
-    entry, cached = model_cache.get_or_load(
-        (*aimodel.cache_key, device), lambda: load(aimodel, device), _nbytes
-    )
-    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
-    model, tokenizer = entry.value
+    (model, tokenizer), device = load_cached(job, progress, load, _nbytes)
 
     inputs = {k: v.to(device) for k, v in encode(tokenizer, params).items()}
     prompt_tokens = int(inputs["input_ids"].shape[1])
@@ -117,23 +107,20 @@ def run(job: Job, params: TextParams, progress: JobProgress) -> dict[str, Any]:
     )
     stopping = [_StopWhen(lambda: streamer.should_stop or progress.cancel_requested)]
     started = time.monotonic()
-    try:
-        with torch.inference_mode():
-            model.generate(
-                **inputs,
-                **_sampling(params),
-                max_new_tokens=params.max_new_tokens,
-                streamer=streamer,
-                stopping_criteria=stopping,
-                pad_token_id=model.generation_config.pad_token_id
-                or model.generation_config.eos_token_id,
-            )
-    except torch.cuda.OutOfMemoryError as error:
-        free_cuda_memory()
-        raise JobError(
-            f"The GPU ran out of memory generating {params.max_new_tokens} tokens from a "
-            f"{prompt_tokens}-token prompt. Lower max_new_tokens or shorten the prompt."
-        ) from error
+    out_of_memory = (
+        f"The GPU ran out of memory generating {params.max_new_tokens} tokens from a "
+        f"{prompt_tokens}-token prompt. Lower max_new_tokens or shorten the prompt."
+    )
+    with out_of_memory_becomes(out_of_memory), torch.inference_mode():
+        model.generate(
+            **inputs,
+            **_sampling(params),
+            max_new_tokens=params.max_new_tokens,
+            streamer=streamer,
+            stopping_criteria=stopping,
+            pad_token_id=model.generation_config.pad_token_id
+            or model.generation_config.eos_token_id,
+        )
     seconds = time.monotonic() - started
 
     completion_tokens = len(streamer.ids)

@@ -1,8 +1,13 @@
 """The model registry: which weights a worker may load, and how."""
 
 import json
+from typing import Annotated, Any
 
+import pydantic
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
+
+from genhub import modalities
 
 
 class AIModelQuerySet(models.QuerySet["AIModel"]):
@@ -84,8 +89,63 @@ class AIModel(models.Model):
                 others.exclude(pk=self.pk).update(is_default=False)
             super().save(*args, **kwargs)
 
+    def clean(self) -> None:
+        problems = self.config_problems()
+        if problems:
+            raise ValidationError(problems)
+
+    def config_problems(self) -> dict[str, str]:
+        """{field: what is wrong} with the modality, options and default_params, in
+        sentences: checked when the row is saved in the admin, and again by the
+        worker before it loads the model (a row may be written around the admin)."""
+        modality = modalities.find(self.modality)
+        if modality is None:
+            known = ", ".join(m.name for m in modalities.all_modalities())
+            return {"modality": f"'{self.modality}' is not a modality; pick one of: {known}."}
+        problems: dict[str, str] = {}
+        if not isinstance(self.options, dict):
+            problems["options"] = 'Options must be a JSON object, such as {} or {"max_width": 512}.'
+        elif unknown := sorted(set(self.options) - modality.model_options):
+            known = ", ".join(sorted(modality.model_options)) or "none"
+            problems["options"] = (
+                f"Unknown option(s) {', '.join(unknown)} for {modality.label.lower()} models; "
+                f"known: {known}."
+            )
+        if not isinstance(self.default_params, dict):
+            problems["default_params"] = (
+                'Default params must be a JSON object, such as {"temperature": 0.2}.'
+            )
+        elif problem := _default_params_problem(modality.params_schema, self.default_params):
+            problems["default_params"] = problem
+        return problems
+
+    @property
+    def usable_default_params(self) -> dict[str, Any]:
+        """default_params when they are a JSON object, else nothing: one bad row
+        never breaks a page or a listing for everyone."""
+        return self.default_params if isinstance(self.default_params, dict) else {}
+
     @property
     def cache_key(self) -> tuple[str, ...]:
         """What makes two loads of this model the same load."""
         options = json.dumps(self.options, sort_keys=True)
         return (self.source_type, self.source, self.revision, self.dtype, self.device, options)
+
+
+def _default_params_problem(schema: type[pydantic.BaseModel], params: dict[str, Any]) -> str:
+    """Why `params` cannot be a model's defaults for `schema`, or ''."""
+    fields = schema.model_fields
+    unknown = sorted(set(params) - set(fields))
+    if unknown:
+        return f"Unknown param(s) {', '.join(unknown)}; known: {', '.join(fields)}."
+    for name, value in params.items():
+        info = fields[name]
+        checker: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(
+            Annotated[(info.annotation, *info.metadata)]  # type: ignore[arg-type]
+        )
+        try:
+            checker.validate_python(value)
+        except pydantic.ValidationError as error:
+            reason = error.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+            return f"{name}: {reason}."
+    return ""

@@ -4,7 +4,6 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils.module_loading import import_string
 
 from genhub import modalities
 
@@ -28,7 +27,7 @@ class Command(BaseCommand):
         for entry in modalities.all_modalities():
             if modality and entry.name not in modality:
                 continue
-            register = import_string(entry.bootstrap_tiny if tiny else entry.bootstrap)
+            register = entry.register_tiny if tiny else entry.register_default
             register(model_dir, self._say)
 
     def _say(self, message: str) -> None:

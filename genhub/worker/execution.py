@@ -12,9 +12,9 @@ from django.utils.module_loading import import_string
 
 from genhub import artifacts, events, jobs, modalities
 from genhub.errors import InvalidInput, JobCancelled, JobError
-from genhub.heartbeat import Heartbeat
 from genhub.models import Job
-from genhub.progress import JobProgress
+from genhub.worker.heartbeat import Heartbeat
+from genhub.worker.progress import JobProgress
 
 log = logging.getLogger(__name__)
 

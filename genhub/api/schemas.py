@@ -6,6 +6,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Schema
+from pydantic import BaseModel
 
 from genhub.artifacts import links as artifact_links
 from genhub.models import AIModel, Artifact, Job
@@ -145,4 +146,19 @@ def model_out(model: AIModel, show_source: bool) -> dict[str, Any]:
         "revision": model.revision,
         "default_params": model.default_params,
         "description": model.description,
+    }
+
+
+def json_or_form_body(schema: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for an endpoint that takes `schema` as JSON or as a
+    multipart form (parsed by genhub.request_bodies, not by ninja)."""
+    described = schema.model_json_schema()
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": described},
+                "multipart/form-data": {"schema": described},
+            },
+        }
     }

@@ -5,9 +5,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from genhub.auth import caller
+from genhub.api.auth import caller
+from genhub.api.schemas import ModelOut, model_out
 from genhub.models import AIModel
-from genhub.schemas import ModelOut, model_out
 
 router = Router(tags=["models"])
 

@@ -1,22 +1,20 @@
-"""The pages every modality shares: its generation form (which also works with
-JavaScript off), the job page and the history. A modality's own view only says
-which fields its form shows."""
+"""A modality's generation page: its form (which also works with JavaScript off),
+drawn from its params schema, beside the caller's queued and recent jobs. A
+modality's own view only says which fields its form shows."""
 
 from collections.abc import Callable
 from typing import Any
 
 import pydantic
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 
 from genhub import modalities
-from genhub.errors import InvalidInput
-from genhub.forms import errors_by_field, schema_fields
+from genhub.errors import BodyTooLarge, InvalidInput
 from genhub.jobs import QueueUnavailable, submit_job
 from genhub.models import AIModel, Job, JobStatus
-from genhub.uploads import request_fields
+from genhub.request_bodies import generation_fields
+from genhub.web.forms import errors_by_field, schema_fields
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -44,7 +42,7 @@ def generation_page(
     if request.method == "POST":
         values = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         try:
-            fields = request_fields(request, getattr(schema, "upload_fields", ()))
+            fields = generation_fields(request, schema)
             fields.pop("csrfmiddlewaretoken", None)
             model = fields.pop("model", None)
             job = submit_job(
@@ -55,6 +53,8 @@ def generation_page(
             errors = {error.field: error.message}
         except pydantic.ValidationError as error:
             errors = errors_by_field(error.errors(include_url=False, include_input=False))
+        except BodyTooLarge as error:
+            errors = {"__all__": str(error)}
         except QueueUnavailable:
             errors = {"__all__": "The job queue is unreachable, so nothing was queued. Try again."}
         status = 422
@@ -83,41 +83,6 @@ def _active_jobs(request: HttpRequest, modality: str) -> list[Job]:
 def _recent_jobs(request: HttpRequest, modality: str) -> list[Job]:
     jobs = Job.objects.filter(owner=_user(request), modality=modality, status=JobStatus.SUCCEEDED)
     return list(jobs.select_related("model").prefetch_related("artifacts")[:12])
-
-
-@login_required
-def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
-    job = get_object_or_404(
-        Job.objects.visible_to(_user(request))
-        .select_related("model")
-        .prefetch_related("artifacts"),
-        pk=job_id,
-    )
-    outputs = [a for a in job.artifacts.all() if a.role == "output"]
-    inputs = [a for a in job.artifacts.all() if a.role == "input"]
-    return render(request, "job.html", {"job": job, "outputs": outputs, "inputs": inputs})
-
-
-@login_required
-def history_page(request: HttpRequest) -> HttpResponse:
-    jobs = Job.objects.filter(owner=_user(request)).select_related("model")
-    modality, status = request.GET.get("modality", ""), request.GET.get("status", "")
-    if modality:
-        jobs = jobs.filter(modality=modality)
-    if status:
-        jobs = jobs.filter(status=status)
-    page = Paginator(jobs.prefetch_related("artifacts"), 20).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "history.html",
-        {
-            "page": page,
-            "modality": modality,
-            "status": status,
-            "modalities": [m.name for m in modalities.all_modalities()],
-            "statuses": [s.value for s in JobStatus],
-        },
-    )
 
 
 def _user(request: HttpRequest) -> Any:

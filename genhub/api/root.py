@@ -5,15 +5,14 @@ import json
 
 import pydantic
 from django.http import HttpRequest, HttpResponse
-from django.utils.module_loading import import_string
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 
 from genhub import modalities
-from genhub.api_artifacts import router as artifacts_router
-from genhub.api_jobs import router as jobs_router
-from genhub.api_models import router as models_router
-from genhub.auth import API_AUTH
+from genhub.api.artifacts import router as artifacts_router
+from genhub.api.auth import API_AUTH
+from genhub.api.jobs import router as jobs_router
+from genhub.api.models import router as models_router
 from genhub.errors import InvalidInput
 from genhub.jobs import JobConflict, QueueUnavailable
 
@@ -75,4 +74,4 @@ api.add_router("/jobs", jobs_router)
 api.add_router("/models", models_router)
 api.add_router("/artifacts", artifacts_router)
 for modality in modalities.all_modalities():
-    api.add_router(modality.api_prefix, import_string(modality.router))
+    api.add_router(modality.api_prefix, modality.router)

@@ -13,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 
-from genhub.auth import user_for_bearer_header
+from genhub.api.auth import user_for_bearer_header
 
 
 class BearerKeyMiddleware:

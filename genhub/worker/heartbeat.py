@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from genhub.jobs import still_ours
 from genhub.models import Job, JobStatus
-from genhub.progress import JobProgress
+from genhub.worker.progress import JobProgress
 
 log = logging.getLogger(__name__)
 

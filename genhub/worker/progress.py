@@ -7,8 +7,9 @@ from typing import Any
 
 from django.conf import settings
 
-from genhub import cancel_flags, events
+from genhub import events
 from genhub.models import Job, JobStatus
+from genhub.worker.cancel_watch import CancelWatch
 
 
 class JobProgress:
@@ -67,11 +68,11 @@ class JobProgress:
     @property
     def cancel_requested(self) -> bool:
         """Cheap enough to ask before every token: a local flag that the cancel
-        watch and the heartbeat set (see genhub/cancel_flags.py)."""
+        watch and the heartbeat set (see genhub/worker/cancel_watch.py)."""
         return self._cancelled.is_set()
 
-    def watch_for_cancel(self) -> cancel_flags.CancelWatch:
-        return cancel_flags.CancelWatch(self.job.pk, self._cancelled)
+    def watch_for_cancel(self) -> CancelWatch:
+        return CancelWatch(self.job.pk, self._cancelled)
 
     def mark_lost(self) -> None:
         """This attempt no longer owns the job: stop generating, publish nothing."""

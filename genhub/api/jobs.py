@@ -7,10 +7,10 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
-from genhub.auth import caller
+from genhub.api.auth import caller
+from genhub.api.schemas import ErrorOut, JobOut, JobPage, job_out
 from genhub.jobs import cancel_job
 from genhub.models import Job, JobStatus
-from genhub.schemas import ErrorOut, JobOut, JobPage, job_out
 
 router = Router(tags=["jobs"])
 

@@ -38,18 +38,20 @@ def get_or_load(
             _entries.move_to_end(key)
             return _entries[key], True
         started = time.monotonic()
+        import torch
+
         try:
             value = load()
-        except Exception as error:
+        except torch.OutOfMemoryError:
             # Room is made after a load (only then is the size known), so a load
             # can run out of GPU memory beside cached models: drop them, retry once.
-            if type(error).__name__ != "OutOfMemoryError" or not _entries:
+            if not _entries:
                 raise
             log.warning(
                 "out of memory loading %s; unloading %d cached model(s)", key, len(_entries)
             )
             _entries.clear()
-            from genhub.devices import free_cuda_memory
+            from genhub.worker.devices import free_cuda_memory
 
             free_cuda_memory()
             value = load()
@@ -68,7 +70,7 @@ def _make_room(incoming: int) -> None:
         evicted = True
         log.info("unloaded %s to stay within the model cache budget", key)
     if evicted:
-        from genhub.devices import free_cuda_memory
+        from genhub.worker.devices import free_cuda_memory
 
         free_cuda_memory()
 

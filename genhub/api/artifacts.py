@@ -18,10 +18,10 @@ from django.http import (
 from django.shortcuts import get_object_or_404
 from ninja import Router
 
-from genhub.auth import caller
-from genhub.file_responses import serve_file
+from genhub.api.auth import caller
+from genhub.api.file_responses import serve_file
+from genhub.api.schemas import ArtifactOut, ErrorOut, artifact_out
 from genhub.models import Artifact
-from genhub.schemas import ArtifactOut, ErrorOut, artifact_out
 
 router = Router(tags=["artifacts"])
 

@@ -1,0 +1,89 @@
+"""What every runner does the same way around its own loader: check the model's
+row, pick the device, load through the cache (recording hit and load time), say
+where `from_pretrained` reads from, and turn load failures and CUDA out-of-memory
+into sentences for the job's owner."""
+
+import logging
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from django.conf import settings
+
+from genhub.errors import JobError
+from genhub.models import AIModel, Job
+from genhub.worker import model_cache
+from genhub.worker.devices import free_cuda_memory, pick_device
+from genhub.worker.progress import JobProgress
+
+log = logging.getLogger(__name__)
+
+Loaded = TypeVar("Loaded")
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s'\",:)]+")
+
+
+def load_cached(
+    job: Job,
+    progress: JobProgress,
+    load: Callable[[AIModel, str], Loaded],
+    nbytes: Callable[[Loaded], int],
+) -> tuple[Loaded, str]:
+    """(the job's loaded model, its device). Loaded on first use and kept by this
+    worker process; the job's metrics say whether it was cached and how long
+    loading took."""
+    aimodel = job.model
+    problems = aimodel.config_problems()
+    if problems:
+        raise JobError(
+            f"Model '{aimodel.name}' is misconfigured: {' '.join(problems.values())} "
+            "An admin can fix it in the model's settings."
+        )
+    device = pick_device(aimodel.device)
+    entry, cached = model_cache.get_or_load(
+        (*aimodel.cache_key, device), lambda: load(aimodel, device), nbytes
+    )
+    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
+    return entry.value, device
+
+
+def pretrained_location(aimodel: AIModel) -> tuple[str, dict[str, Any]]:
+    """Where `from_pretrained` reads a hub or local model, and the arguments it
+    takes for that source (a hub model is pinned to its revision and cached
+    under GENHUB_MODEL_DIR)."""
+    if aimodel.source_type == AIModel.SourceType.HUB:
+        return aimodel.source, {
+            "revision": aimodel.revision or None,
+            "cache_dir": str(settings.GENHUB_MODEL_DIR / "hub"),
+        }
+    return aimodel.source, {}
+
+
+def load_failed(aimodel: AIModel, error: BaseException) -> JobError:
+    """The job's error for a model that would not load. It names the model, never a
+    path on the server: the full error, path included, goes to the worker log."""
+    log.error(
+        "model %s could not be loaded from %s %r: %s",
+        aimodel.name,
+        aimodel.source_type,
+        aimodel.source,
+        error,
+    )
+    reason = _ABSOLUTE_PATH.sub("…", str(error).replace(aimodel.source, "…"))
+    return JobError(
+        f"Model '{aimodel.name}' could not be loaded ({type(error).__name__}: {reason}). "
+        "An admin can check the model's source in the admin; the worker log has the details."
+    )
+
+
+@contextmanager
+def out_of_memory_becomes(message: str) -> Iterator[None]:
+    """CUDA out-of-memory inside the block frees what it can and fails the job
+    with `message`, which says what to ask for instead."""
+    import torch
+
+    try:
+        yield
+    except torch.OutOfMemoryError as error:
+        free_cuda_memory()
+        raise JobError(message) from error
