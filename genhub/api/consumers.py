@@ -1,11 +1,12 @@
 """WebSocket /ws/jobs/<id>/: a snapshot of the job on connect, then its live
-events, closing after the terminal one."""
+events, closing after the terminal one. Any other path is refused."""
 
+import json
 import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from genhub.events import read_live_state
 from genhub.models import Job
@@ -13,7 +14,9 @@ from genhub.models import Job
 log = logging.getLogger(__name__)
 
 TERMINAL_EVENTS = frozenset({"succeeded", "failed", "cancelled"})
+CLOSE_BAD_FRAME = 4400
 CLOSE_NOT_AUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
 
@@ -22,7 +25,17 @@ def _visible_job(user: Any, job_id: str) -> Job | None:
     return Job.objects.visible_to(user).select_related("model").filter(pk=job_id).first()
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested too deep
+        return False
+    return True
+
+
 class JobConsumer(AsyncJsonWebsocketConsumer):
+    closing = False
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -71,15 +84,43 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             snapshot["preview"] = state["preview"]
         return snapshot
 
+    async def receive(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any
+    ) -> None:
+        # Clients have nothing to send. The base class would raise on a frame that
+        # is not JSON text, logging a traceback for each such frame any client can
+        # send; a bad frame closes the socket instead, and valid JSON is ignored.
+        if text_data is None or not _is_json(text_data):
+            await self.close(code=CLOSE_BAD_FRAME, reason="bad frame")
+
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        # Events already taken from the channel layer are still dispatched after a
+        # close, until the disconnect arrives; the server refuses a send after a
+        # close with a RuntimeError, so job_event drops them.
+        self.closing = True
+        await super().close(code, reason)
+
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def job_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
-        if event["seq"] <= self.last_seq:
+        if self.closing or event["seq"] <= self.last_seq:
             return
         self.last_seq = event["seq"]
         await self.send_json(event)
         if event["type"] in TERMINAL_EVENTS:
             await self.close()
+
+
+class RefusingConsumer(AsyncWebsocketConsumer):
+    """Closes every connection before accepting it (an HTTP 403 at the handshake):
+    the catch-all route, so an unknown path is not an exception in URLRouter."""
+
+    def __init__(self, close_code: int = CLOSE_NOT_FOUND) -> None:
+        super().__init__()  # the base class drops as_asgi()'s keyword arguments
+        self.close_code = close_code
+
+    async def connect(self) -> None:
+        await self.close(code=self.close_code)

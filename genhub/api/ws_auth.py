@@ -1,7 +1,8 @@
 """Who may open a WebSocket.
 
-Browsers always send an Origin header, so a connection with one must come from an
-allowed host; it may use the session cookie. A connection without Origin is an
+Browsers always send an Origin header, so a connection with one must come from
+GenHub's own origin, scheme, host and port (or GENHUB_ALLOWED_ORIGINS, see
+ws_origin.py); it may use the session cookie. A connection without Origin is an
 API client; it must bring its key in `Authorization: Bearer ...` and never rides
 on a cookie (that would let any page on any site use a logged-in browser).
 """
@@ -10,10 +11,10 @@ from typing import Any
 
 from channels.auth import AuthMiddlewareStack
 from channels.db import database_sync_to_async
-from channels.security.websocket import AllowedHostsOriginValidator
 from django.contrib.auth.models import AnonymousUser
 
 from genhub.api.auth import user_for_bearer_header
+from genhub.api.ws_origin import SameOriginValidator
 
 
 class BearerKeyMiddleware:
@@ -34,7 +35,7 @@ class BearerKeyMiddleware:
 
 
 def websocket_auth(inner: Any) -> Any:
-    browser = AllowedHostsOriginValidator(AuthMiddlewareStack(BearerKeyMiddleware(inner)))
+    browser = SameOriginValidator(AuthMiddlewareStack(BearerKeyMiddleware(inner)))
     api_client = BearerKeyMiddleware(inner)
 
     async def app(scope: dict, receive: Any, send: Any) -> Any:
