@@ -10,11 +10,13 @@ django_asgi_app = get_asgi_application()  # sets Django up before the imports be
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from genhub.api.ws_auth import websocket_auth  # noqa: E402
+from genhub.body_limit import BodyLimit  # noqa: E402
 from genhub.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        # Capped before Django, which would read the whole body to disk first.
+        "http": BodyLimit(django_asgi_app),
         "websocket": websocket_auth(URLRouter(websocket_urlpatterns)),
     }
 )

@@ -2,12 +2,16 @@
 
 
 class InvalidInput(Exception):
-    """A request field is wrong; answered as 422 naming the field."""
+    """A request field is wrong; answered as 422 naming the field.
 
-    def __init__(self, field: str, message: str) -> None:
+    `at` is where in the field, for a list or an object: (0, "content") in
+    `messages` is the first message's content; the API's `loc` carries it."""
+
+    def __init__(self, field: str, message: str, *, at: tuple[str | int, ...] = ()) -> None:
         super().__init__(message)
         self.field = field
         self.message = message
+        self.loc = (field, *at)
 
 
 class JobError(Exception):

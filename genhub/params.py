@@ -43,9 +43,10 @@ class GenerationParams(BaseModel):
             for path, text in _strings(data, ()):
                 if any("\ud800" <= char <= "\udfff" for char in text):
                     raise InvalidInput(
-                        ".".join(str(part) for part in path),
+                        str(path[0]),
                         "This text holds a lone UTF-16 surrogate (such as \\ud800), which "
                         "is not a character; send valid Unicode.",
+                        at=path[1:],
                     )
         return data
 

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest
 from django.http.multipartparser import MultiPartParserError
 
@@ -18,6 +18,8 @@ from genhub.params import GenerationParams
 from genhub.uploads import ReceivedFile
 
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+# What Django raises while reading a body it will not take; see `body_error`.
+BODY_ERRORS = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, MultiPartParserError)
 
 
 def generation_fields(request: HttpRequest, schema: type[GenerationParams]) -> dict[str, Any]:
@@ -27,20 +29,27 @@ def generation_fields(request: HttpRequest, schema: type[GenerationParams]) -> d
         if request.content_type in FORM_TYPES:
             return _form_fields(request, schema.upload_fields)
         body = json.loads(request.body or b"null")
-    except RequestDataTooBig:
-        raise BodyTooLarge() from None
-    except TooManyFieldsSent:
-        raise InvalidInput(
-            "body",
-            f"The form has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields.",
-        ) from None
-    except MultiPartParserError as error:
-        raise InvalidInput("body", f"The multipart body could not be read: {error}") from None
+    except BODY_ERRORS as error:
+        raise body_error(error) from None
     except (ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
         raise InvalidInput("body", f"Malformed JSON: {error}.") from None
     if not isinstance(body, dict):
         raise InvalidInput("body", "The body must be a JSON object.")
     return body
+
+
+def body_error(error: Exception) -> BodyTooLarge | InvalidInput:
+    """What to answer for one of BODY_ERRORS, in words: 413 for a body over the
+    limit, otherwise a 422 about the body."""
+    if isinstance(error, RequestDataTooBig):
+        return BodyTooLarge()
+    if isinstance(error, TooManyFieldsSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+        return InvalidInput("body", f"The form has more than {limit} fields.")
+    if isinstance(error, TooManyFilesSent):
+        limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+        return InvalidInput("body", f"The form has more than {limit} files.")
+    return InvalidInput("body", f"The multipart body could not be read: {error}")
 
 
 def _form_fields(request: HttpRequest, upload_fields: tuple[str, ...]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ class JobFilters(Schema):
 def _visible_jobs(request: HttpRequest) -> Any:
     return (
         Job.objects.visible_to(caller(request))
+        .with_queue_position()
         .select_related("model")
         .prefetch_related("artifacts")
     )
