@@ -2,18 +2,53 @@
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.utils.html import format_html
 
+from genhub import modalities
 from genhub.artifacts import links
 from genhub.jobs import JobConflict, cancel_job
 from genhub.models import AIModel, ApiKey, Artifact, Job
 
 
+class AIModelForm(forms.ModelForm):
+    # A choice from the registry, not free text. A callable, so it reads the
+    # registry when the form is drawn, after every modality app has registered.
+    modality = forms.ChoiceField(choices=modalities.choices)
+
+    class Meta:
+        model = AIModel
+        fields = [
+            "name",
+            "modality",
+            "source_type",
+            "source",
+            "revision",
+            "dtype",
+            "device",
+            "enabled",
+            "is_default",
+            "default_params",
+            "options",
+            "description",
+        ]
+
+    # An emptied JSON box means "none", not SQL NULL. AIModel.clean() then checks
+    # both against the modality, and its errors land beside these fields.
+    def clean_default_params(self) -> Any:
+        return self.cleaned_data["default_params"] or {}
+
+    def clean_options(self) -> Any:
+        return self.cleaned_data["options"] or {}
+
+
 @admin.register(AIModel)
 class AIModelAdmin(admin.ModelAdmin):
+    form = AIModelForm
     list_display = [
         "name",
         "modality",
@@ -99,8 +134,27 @@ class JobAdmin(admin.ModelAdmin):
         self.message_user(request, f"Cancel requested for {done} job(s).", messages.SUCCESS)
 
 
+class ApiKeyForm(forms.ModelForm):
+    requested_by: Any = None  # the admin user, set per request by ApiKeyAdmin.get_form
+
+    class Meta:
+        model = ApiKey
+        fields = ["user", "name", "revoked_at"]
+
+    def clean_user(self) -> Any:
+        # A key acts as its user: a staff member who could make one for someone
+        # else could act as anyone, superusers included.
+        user = self.cleaned_data["user"]
+        if user != self.requested_by and not self.requested_by.is_superuser:
+            raise forms.ValidationError(
+                "Only a superuser may create a key for another user; pick yourself."
+            )
+        return user
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
     list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["prefix", "user__username", "name"]
@@ -108,12 +162,38 @@ class ApiKeyAdmin(admin.ModelAdmin):
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     autocomplete_fields = ["user"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Handing an existing key to another user would be making them a key.
+        fields = super().get_readonly_fields(request, obj)
+        return [*fields, "user"] if obj else fields
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change, **kwargs)
+        return type(form.__name__, (form,), {"requested_by": request.user})
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
+        return {"user": request.user.pk, **super().get_changeform_initial_data(request)}
+
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        row, key = ApiKey.issue(obj.user, name=obj.name)
-        obj.pk, obj.prefix = row.pk, row.prefix
-        self.message_user(
-            request, f"New key for {row.user} (shown once, copy it now): {key}", messages.WARNING
-        )
+        row, _ = ApiKey.issue(obj.user, name=obj.name)
+        obj.pk, obj.prefix, obj.created_at = row.pk, row.prefix, row.created_at
+        obj.issued_key = row.issued_key
+
+    def response_add(
+        self, request: HttpRequest, obj: ApiKey, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        # The key is shown on this one page, never again: not in a message, which
+        # would travel in the messages cookie. The admin sends it uncached.
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "New API key",
+            "row": obj,
+            "key": obj.issued_key,
+        }
+        return TemplateResponse(request, "admin/genhub/apikey/created.html", context)

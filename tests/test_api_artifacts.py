@@ -1,4 +1,4 @@
-"""Files jobs make are served only to the job's owner and staff, with range requests."""
+"""Files jobs make are served only to the job's owner and operators, with range requests."""
 
 import pytest
 from django.test import Client
@@ -47,10 +47,10 @@ def test_the_job_lists_its_artifacts(alice_api, artifact):
     assert [a["id"] for a in job["artifacts"]] == [str(artifact.pk)]
 
 
-def test_another_user_gets_404_and_staff_gets_the_file(bob_api, staff_api, artifact):
+def test_another_user_gets_404_and_an_operator_gets_the_file(bob_api, operator_api, artifact):
     for path in ("", "/file", "/thumbnail"):
         assert bob_api.get(f"/api/v1/artifacts/{artifact.pk}{path}").status_code == 404
-    assert staff_api.get(file_url(artifact)).status_code == 200
+    assert operator_api.get(file_url(artifact)).status_code == 200
 
 
 def test_no_credentials_no_file(artifact):

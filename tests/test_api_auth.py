@@ -1,5 +1,8 @@
 """Who may call the API: a valid key or a logged-in browser session."""
 
+import uuid
+
+import pytest
 from django.test import Client
 
 from genhub.models import ApiKey
@@ -43,7 +46,8 @@ def test_the_browser_session_works_and_needs_csrf_for_posts(alice, tiny_text):
     response = client.post(
         "/api/v1/text/generations", {"prompt": "hi"}, content_type="application/json"
     )
-    assert response.status_code in (401, 403)
+    assert response.status_code == 403
+    assert "X-CSRFToken" in response.json()["detail"]
     client.get("/")  # sets the CSRF cookie
     token = client.cookies["csrftoken"].value
     response = client.post(
@@ -53,6 +57,41 @@ def test_the_browser_session_works_and_needs_csrf_for_posts(alice, tiny_text):
         headers={"X-CSRFToken": token},
     )
     assert response.status_code == 202, response.content
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer gh_nothing", "Bearer gh_1234_wrong"])
+@pytest.mark.parametrize("path", ["/api/v1/text/generations", "/api/v1/jobs/{id}/cancel"])
+def test_a_post_without_a_valid_key_is_401_not_a_csrf_error(authorization, path, tiny_text):
+    headers = {"Authorization": authorization} if authorization else {}
+    client = Client(enforce_csrf_checks=True, headers=headers)
+    response = client.post(
+        path.format(id=uuid.uuid4()), {"prompt": "hi"}, content_type="application/json"
+    )
+    assert response.status_code == 401
+    assert "Authorization: Bearer <key>" in response.json()["detail"]
+    assert "log in" in response.json()["detail"]
+    assert response["WWW-Authenticate"] == "Bearer"
+
+
+def test_a_valid_key_needs_no_csrf_token(alice, tiny_text):
+    _, key = ApiKey.issue(alice)
+    client = Client(enforce_csrf_checks=True, headers={"Authorization": f"Bearer {key}"})
+    client.force_login(alice)  # a session beside the key does not bring CSRF back
+    response = client.post(
+        "/api/v1/text/generations", {"prompt": "hi"}, content_type="application/json"
+    )
+    assert response.status_code == 202, response.content
+    job = response.json()
+    assert client.post(f"/api/v1/jobs/{job['id']}/cancel").status_code == 202
+
+
+def test_a_wrong_key_does_not_skip_csrf_for_a_logged_in_browser(alice, tiny_text):
+    client = Client(enforce_csrf_checks=True, headers={"Authorization": "Bearer gh_nothing"})
+    client.force_login(alice)
+    response = client.post(
+        "/api/v1/text/generations", {"prompt": "hi"}, content_type="application/json"
+    )
+    assert response.status_code == 403
 
 
 def test_the_openapi_docs_are_served(db):

@@ -1,5 +1,5 @@
 """GET /jobs, GET /jobs/{id}, POST /jobs/{id}/cancel and GET /models, as
-alice (owner), bob (someone else) and staff."""
+alice (owner), bob (someone else), staff and an operator."""
 
 import uuid
 
@@ -29,9 +29,9 @@ def test_another_users_job_is_404_everywhere(bob_api, alice_job):
     assert alice_job.status == "queued"
 
 
-def test_staff_see_every_job(staff_api, alice_job):
-    assert staff_api.get(f"/api/v1/jobs/{alice_job.id}").status_code == 200
-    assert staff_api.get("/api/v1/jobs").json()["count"] == 1
+def test_operators_see_every_job(operator_api, alice_job):
+    assert operator_api.get(f"/api/v1/jobs/{alice_job.id}").status_code == 200
+    assert operator_api.get("/api/v1/jobs").json()["count"] == 1
 
 
 def test_unknown_and_malformed_ids(alice_api, db):

@@ -1,4 +1,4 @@
-"""GET /artifacts/{id}, its file and its thumbnail: for the job's owner or staff.
+"""GET /artifacts/{id}, its file and its thumbnail: for the job's owner or an operator.
 
 There is no listing of files: they are reached through a job, and another
 user's artifact answers 404, like a missing one.

@@ -3,15 +3,49 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja.security import HttpBearer, django_auth
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+from ninja.security import SessionAuth as NinjaSessionAuth
+from ninja.utils import check_csrf
 
 from genhub.models import ApiKey
+
+NOT_AUTHENTICATED = (
+    "Authentication required: send `Authorization: Bearer <key>` "
+    "(create a key with `manage.py create_api_key USERNAME`), or log in."
+)
 
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         key = ApiKey.authenticate(token)
         return key.user if key else None
+
+
+class SessionAuth(NinjaSessionAuth):
+    """The browser session, with CSRF checked only once a session user is found.
+
+    ninja's own cookie auth checks CSRF before it looks for a user, so a POST with
+    no credentials, or with a wrong key, got "403 CSRF check Failed" instead of a
+    401. CSRF protects a browser's ambient cookie; a request without a logged-in
+    session carries nothing to forge, and a bearer key is never sent by a browser
+    on its own.
+    """
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        return request.COOKIES.get(self.param_name)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        user = request.user
+        if not user.is_authenticated:
+            return None
+        if check_csrf(request):
+            raise HttpError(
+                403,
+                "CSRF check failed: a browser session must send the `csrftoken` cookie's "
+                "value in the `X-CSRFToken` header.",
+            )
+        return user
 
 
 def user_for_bearer_header(value: str) -> Any:
@@ -23,7 +57,8 @@ def user_for_bearer_header(value: str) -> Any:
     return key.user if key else None
 
 
-API_AUTH = [ApiKeyAuth(), django_auth]
+# The key first: a client that sends a valid key never needs a CSRF token.
+API_AUTH = [ApiKeyAuth(), SessionAuth()]
 
 
 def caller(request: HttpRequest) -> Any:

@@ -36,6 +36,9 @@ class ApiKey(models.Model):
 
     objects = ApiKeyQuerySet.as_manager()
 
+    # The key itself, only on the row issue() returns, for showing it that once.
+    issued_key: str = ""
+
     class Meta:
         verbose_name = "API key"
         ordering = ["-created_at"]
@@ -49,6 +52,7 @@ class ApiKey(models.Model):
         prefix = secrets.token_hex(4)
         key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
         row = cls.objects.create(user=user, name=name, prefix=prefix, hashed_key=_digest(key))
+        row.issued_key = key
         return row, key
 
     @classmethod

@@ -2,11 +2,12 @@
 melody clip), with the record of how it was made.
 
 Files live in media storage under the job's id; they are never served from a
-public URL, only through the API to the job's owner or staff
-(see genhub/api_artifacts.py).
+public URL, only through the API to the job's owner or an operator
+(see genhub/api/artifacts.py).
 """
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.db import models, transaction
 from django.db.models.signals import post_delete
@@ -14,9 +15,12 @@ from django.dispatch import receiver
 
 from genhub.models.job import Job
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractUser, AnonymousUser
+
 
 class ArtifactQuerySet(models.QuerySet["Artifact"]):
-    def visible_to(self, user: models.Model) -> "ArtifactQuerySet":
+    def visible_to(self, user: "AbstractUser | AnonymousUser") -> "ArtifactQuerySet":
         return self.filter(job__in=Job.objects.visible_to(user))
 
     def outputs(self) -> "ArtifactQuerySet":
