@@ -5,7 +5,9 @@ localhost, models under var/models, CPU or CUDA picked at run time.
 `.env.example` lists every variable.
 """
 
+import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -17,11 +19,22 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")
 
 
+def _owner_only(path: Path) -> None:
+    """Create `path` empty if it is missing; only its owner may read or write it."""
+    # The mode is given at creation, so the file is never readable by others, not
+    # even until a chmod; a file from an older install is tightened.
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o600)
+
+
 def _default_secret_key() -> str:
     # A fresh install gets a random key that survives restarts, kept out of git.
+    # Whoever can read it can forge a session cookie for any user.
     path = VAR_DIR / "secret_key"
-    if not path.exists():
-        VAR_DIR.mkdir(parents=True, exist_ok=True)
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    _owner_only(path)
+    if not path.read_text().strip():
         path.write_text(secrets.token_urlsafe(50))
     return path.read_text().strip()
 
@@ -30,6 +43,9 @@ SECRET_KEY = env.str("SECRET_KEY", default="") or _default_secret_key()
 DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Origins (scheme://host[:port]) besides GenHub's own whose pages may open a
+# WebSocket with the session cookie; a page from another port is another origin.
+GENHUB_ALLOWED_ORIGINS = env.list("GENHUB_ALLOWED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "ninja",
+    "axes",
     "genhub.apps.GenhubConfig",
     "textgen.apps.TextgenConfig",
     "imagegen.apps.ImagegenConfig",
@@ -49,6 +66,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "genhub.web.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -56,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a login refused for a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "genhub.urls"
@@ -95,6 +115,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Tests run a real worker in another process, so the test database is a file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-genhub.sqlite3")}
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # It holds password hashes and everyone's prompts. SQLite gives its -wal and
+    # -shm files the database file's mode.
+    if DATABASES["default"]["NAME"] != ":memory:":
+        _owner_only(Path(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -105,6 +129,40 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+
+# --- Login throttling (django-axes, genhub/web/login_throttle.py) -------------
+# After this many wrong passwords for one account from one address, that pair is
+# refused for GENHUB_LOGIN_LOCKOUT_MINUTES. Counting the pair, not the account
+# alone, keeps a stranger from locking a user out; API keys are not counted.
+GENHUB_LOGIN_FAILURE_LIMIT = env.int("GENHUB_LOGIN_FAILURE_LIMIT", default=5)
+GENHUB_LOGIN_LOCKOUT_MINUTES = env.int("GENHUB_LOGIN_LOCKOUT_MINUTES", default=15)
+AUTHENTICATION_BACKENDS = [
+    "genhub.web.login_throttle.LoginThrottleBackend",  # first: refuses before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = GENHUB_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=GENHUB_LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a good login forgets earlier typos
+AXES_LOCKOUT_CALLABLE = "genhub.web.login_throttle.lockout_response"
+
+# --- HTTPS --------------------------------------------------------------------
+# GENHUB_HTTPS=true: served over HTTPS by a proxy in front (nginx, Caddy) that sets
+# X-Forwarded-Proto and drops any a client sent. Cookies then travel only over
+# HTTPS, browsers are told to stay on HTTPS for a year (HSTS), and the proxy header
+# makes request.is_secure() true, so job links are https:// and wss://.
+GENHUB_HTTPS = env.bool("GENHUB_HTTPS", default=False)
+if GENHUB_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 365 * 24 * 3600
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    # No SECURE_SSL_REDIRECT: the proxy redirects http:// itself. Django doing it too
+    # would loop forever behind a proxy that forgot X-Forwarded-Proto, and would
+    # redirect health checks that reach the app port directly over plain HTTP.
+    SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
