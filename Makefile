@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run run-tiny test lint format bench clean
+.PHONY: run run-tiny test test-fast screenshots lint format bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -27,6 +27,16 @@ test: $(VENV)/.dev
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
+
+# The unit tests alone (no server, worker, model or browser): under a minute.
+test-fast: $(VENV)/.dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -m unit -q
+
+# Refresh the README's screenshots (the tests write theirs under var/screenshots).
+screenshots: $(VENV)/.dev
+	bash scripts/ensure-chromium
+	GENHUB_SCREENSHOTS_DIR=docs/screenshots $(VENV)/bin/pytest -q tests/test_browser.py -k screenshots
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .

@@ -5,7 +5,15 @@ from django.http import HttpRequest, HttpResponse
 
 from genhub.web.generation import generation_page
 
-SIZE_PRESETS = [(512, 512), (768, 768), (1024, 1024), (512, 768), (768, 512), (1024, 576)]
+SIZE_PRESETS = [
+    (256, 256),
+    (512, 512),
+    (768, 768),
+    (1024, 1024),
+    (512, 768),
+    (768, 512),
+    (1024, 576),
+]
 
 
 @login_required

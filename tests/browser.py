@@ -2,6 +2,7 @@
 the live server. `scripts/ensure-chromium` installs it; Playwright's own
 browser download is neither used nor needed."""
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,10 @@ ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+# var/ by default, so `make test` leaves the working tree as it was; `make
+# screenshots` points this at docs/screenshots/, which the README shows.
+SCREENSHOTS = ROOT / os.environ.get("GENHUB_SCREENSHOTS_DIR", "var/screenshots")
 
 
 class RequestLog:

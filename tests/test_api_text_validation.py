@@ -111,10 +111,14 @@ def test_a_body_that_is_not_an_object_is_a_422(alice_api):
 
 
 def test_model_defaults_are_checked_like_the_request(alice_api, tiny_text):
+    # Written around the admin (whose form would refuse it): the job is refused,
+    # naming the model and the bad default, before anything is queued.
     tiny_text.default_params = {"temperature": 9}
     tiny_text.save()
     detail = error_for(post(alice_api, {"prompt": "hi"}))
-    assert fields(detail) == ["temperature"]
+    assert fields(detail) == ["model"]
+    assert "'tiny-text' is misconfigured" in detail[0]["msg"]
+    assert "temperature" in detail[0]["msg"]
 
 
 def test_a_valid_request_is_accepted_with_defaults_applied(alice_api, tiny_text):
@@ -127,3 +131,48 @@ def test_a_valid_request_is_accepted_with_defaults_applied(alice_api, tiny_text)
     assert job["params"]["temperature"] == 0.3
     assert job["params"]["max_new_tokens"] == 8
     assert job["model"] == "tiny-text"
+
+
+# --- messages read as sentences ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"max_new_tokens": 5},
+        {"prompt": ""},
+        {"prompt": "hi", "stop": [""]},
+        {"prompt": "hi", "messages": [{"role": "user", "content": "hi"}]},
+        {"messages": [{"role": "user"}]},
+    ],
+)
+def test_messages_have_no_pydantic_prefix(alice_api, body):
+    for error in error_for(post(alice_api, body)):
+        assert "Value error" not in error["msg"], error
+        assert error["msg"].endswith("."), error
+
+
+def test_a_missing_prompt_names_the_field(alice_api, tiny_image):
+    detail = error_for(post(alice_api, {"max_new_tokens": 5}))
+    assert "`prompt`" in detail[0]["msg"]
+    response = alice_api.post("/api/v1/images/generations", {"steps": 3}, "application/json")
+    assert error_for(response) == [
+        {"type": "missing", "loc": ["body", "prompt"], "msg": "The prompt field is required."}
+    ]
+
+
+def test_a_missing_message_field_is_named_with_its_place(alice_api):
+    detail = error_for(post(alice_api, {"messages": [{"role": "user"}]}))
+    assert detail[0]["msg"] == "The messages[0].content field is required."
+
+
+# --- the API docs --------------------------------------------------------------
+
+
+def test_the_docs_example_is_a_valid_request(alice_api):
+    described = alice_api.get("/api/v1/openapi.json").json()
+    body = described["paths"][URL]["post"]["requestBody"]["content"]["application/json"]
+    schema = described["components"]["schemas"][body["schema"]["$ref"].split("/")[-1]]
+    assert body["example"] == schema["examples"][0]  # what "Try it out" sends
+    response = post(alice_api, body["example"])
+    assert response.status_code == 202, response.content

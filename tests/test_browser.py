@@ -1,7 +1,9 @@
 """The pages in a real browser (Debian's Chromium under Playwright), against the
 live server and a real Celery worker with the tiny models: each modality from
 form to result, cancel, a field error, reconnecting after the server went away,
-and screenshots of every page, light and dark, desktop and phone."""
+the live panel following the running job (also after a reload), the model
+picker's defaults and sizes, and screenshots of every page, light and dark,
+desktop and phone."""
 
 import os
 import time
@@ -15,7 +17,7 @@ from tests.stack import Worker
 # calls from a thread with a running loop unless told that this is on purpose.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +57,23 @@ def open_settings(page):
     page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
 
 
+def wait_until(page, script, timeout=30):
+    """Evaluate `script` every 50 ms until it is truthy. Playwright's own
+    wait_for_function evaluates its string with eval, which the pages'
+    Content-Security-Policy (script-src 'self') refuses."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if page.evaluate(script):
+                return
+        except Error:  # the page is navigating (a job page reloads itself when done)
+            pass
+        page.wait_for_timeout(50)
+    raise TimeoutError(f"still waiting after {timeout} s for {script}")
+
+
 def sample_until(page, script, done, timeout=60):
     """Evaluate `script` every 20 ms until `done(value)`; every value seen."""
     seen = []
@@ -89,9 +108,7 @@ def test_the_chat_streams_its_answer_token_by_token(page):
     assert page.locator(".message.user").count() == 1
     page.fill("textarea[name=message]", "And then?")
     page.keyboard.press("Enter")
-    page.wait_for_function(
-        "document.querySelectorAll('.message.assistant:not(.streaming)').length == 2"
-    )
+    wait_until(page, "document.querySelectorAll('.message.assistant:not(.streaming)').length == 2")
     assert page.locator(".message.user").count() == 2
     page.click("[data-clear]")
     assert page.locator(".message").count() == 0
@@ -122,15 +139,29 @@ def test_an_image_shows_steps_and_previews_then_the_gallery_and_its_settings(pag
     assert len(previews) >= 2, "the preview image changes as the image denoises"
     tile = page.locator("[data-gallery] .tile").first
     tile.locator("img").wait_for()
-    page.wait_for_function("document.querySelector('[data-gallery] .tile img').naturalWidth > 0")
+    wait_until(page, "document.querySelector('[data-gallery] .tile img').naturalWidth > 0")
     tile.click()
-    page.wait_for_function("document.querySelector('[data-viewer-image]').naturalWidth == 128")
+    wait_until(page, "document.querySelector('[data-viewer-image]').naturalWidth == 128")
     assert seed in page.inner_text("[data-viewer-record]")
     page.click("[data-use-settings]")
     page.fill("textarea[name=prompt]", "")
     assert page.input_value("input[name=seed]") == seed
     assert page.input_value("input[name=steps]") == "40"
     assert page.input_value("input[name=width]") == "128"
+    # On a later visit the tile comes from the server, with its record as JSON.
+    page.reload()
+    assert (
+        page.input_value("input[name=steps]") == "8" and page.input_value("input[name=seed]") == ""
+    )
+    page.locator("[data-gallery] .tile").first.click()
+    wait_until(page, "document.querySelector('[data-viewer-image]').naturalWidth == 128")
+    record = page.inner_text("[data-viewer-record]")
+    assert "a lighthouse at dusk" in record and seed in record
+    page.click("[data-use-settings]")
+    assert page.input_value("textarea[name=prompt]") == "a lighthouse at dusk"
+    assert page.input_value("input[name=seed]") == seed
+    assert page.input_value("input[name=steps]") == "40"
+    assert page.input_value("input[name=height]") == "96"
 
 
 def test_a_music_clip_arrives_as_a_playable_audio_element(page):
@@ -155,7 +186,7 @@ def test_a_music_clip_arrives_as_a_playable_audio_element(page):
     assert abs(ready - 6) < 0.05
     waveform = page.locator("[data-clips] .waveform").first
     waveform.wait_for()
-    page.wait_for_function("document.querySelector('[data-clips] .waveform').naturalWidth > 0")
+    wait_until(page, "document.querySelector('[data-clips] .waveform').naturalWidth > 0")
 
 
 def test_stop_cancels_a_running_image(page):
@@ -167,10 +198,139 @@ def test_stop_cancels_a_running_image(page):
     open_settings(page)
     page.fill("input[name=steps]", "150")
     page.click("button[type=submit]")
-    page.wait_for_function("document.querySelector('[data-steps]').textContent.startsWith('Step')")
+    wait_until(page, "document.querySelector('[data-steps]').textContent.startsWith('Step')")
     page.click("[data-stop]")
-    page.wait_for_function("document.querySelector('[data-live]').dataset.status == 'cancelled'")
+    wait_until(page, "document.querySelector('[data-live]').dataset.status == 'cancelled'")
     assert page.inner_text("[data-live-status]") == "Cancelled"
+
+
+def submit_slow_image(page, prompt):
+    """An image that takes a while (150 steps at 256×256), sent from the page."""
+    page.fill("textarea[name=prompt]", prompt)
+    page.select_option("[data-size-preset]", "custom")
+    page.fill("input[name=width]", "256")
+    page.fill("input[name=height]", "256")
+    open_settings(page)
+    page.fill("input[name=steps]", "150")
+    page.click("button[type=submit]")
+    wait_until(page, "document.querySelector('[data-steps]').textContent.startsWith('Step')")
+    return page.get_attribute("[data-live]", "data-job")
+
+
+def test_stop_stops_the_running_job_not_the_one_queued_behind_it(page):
+    from genhub.models import Job
+
+    page.goto(f"{page.server_url}/images/")
+    running = submit_slow_image(page, "a slow one")
+    page.fill("textarea[name=prompt]", "next in line")
+    page.fill("input[name=steps]", "4")
+    page.click("button[type=submit]")
+    queue = page.locator("[data-queue-list]")
+    wait_until(page, "document.querySelectorAll('[data-queue-list] [data-job]').length == 2")
+    waiting = queue.locator(f"[data-job]:not([data-job='{running}'])").get_attribute("data-job")
+    assert "#1 in queue" in queue.locator(f"[data-job='{waiting}']").inner_text()
+    assert "running" in queue.locator(f"[data-job='{running}']").inner_text()
+    assert page.get_attribute("[data-live]", "data-job") == running
+    page.click("[data-stop]")
+    # The running job stops; the waiting one then runs, and the panel follows it.
+    wait_until(
+        page,
+        f"(live => live.dataset.job == '{waiting}' && live.dataset.status == 'succeeded')"
+        "(document.querySelector('[data-live]'))",
+        timeout=60,
+    )
+    assert Job.objects.get(pk=running).status == "cancelled"
+    assert Job.objects.get(pk=waiting).status == "succeeded"
+    assert queue.locator("[data-job]").count() == 0
+
+
+def test_a_reload_brings_back_the_running_jobs_progress(page):
+    page.goto(f"{page.server_url}/images/")
+    job = submit_slow_image(page, "still going")
+    page.reload()
+    wait_until(
+        page,
+        f"document.querySelector('[data-live]').dataset.job == '{job}'"
+        " && document.querySelector('[data-steps]').textContent.startsWith('Step')",
+    )
+    assert page.locator("[data-live]").is_visible()
+    assert page.inner_text("[data-live-status]") == "Running"
+    page.click("[data-stop]")
+    wait_until(page, "document.querySelector('[data-live]').dataset.status == 'cancelled'")
+
+
+def test_a_queued_answer_loses_its_queue_badge_once_it_runs(page, alice):
+    from genhub.models import ApiKey
+    from tests.stack import Client
+
+    _, key = ApiKey.issue(alice)
+    client = Client(page.live, key)
+    busy = client.generate_image(prompt="busy", width=256, height=256, steps=150, seed=1)
+    client.wait(busy["id"], {"running"})  # the one worker is busy: the answer waits
+    page.goto(f"{page.server_url}/text/")
+    open_settings(page)
+    page.fill("input[name=max_new_tokens]", "4000")
+    page.fill("textarea[name=message]", "A long story")
+    page.click("button[type=submit]")
+    wait_until(page, "document.querySelector('[data-live]').dataset.job")
+    job = page.get_attribute("[data-live]", "data-job")
+    badge = f"[data-queue-list] [data-job='{job}'] .status"
+    page.locator(badge).wait_for()
+    assert page.inner_text("[data-steps]") == "#1 in queue"
+    assert page.inner_text(badge) == "#1 in queue"
+    job_page = page.context.new_page()
+    job_page.goto(f"{page.server_url}/jobs/{job}/")
+    assert job_page.inner_text("[data-steps]") == "#1 in queue"
+
+    client.http.post(f"/jobs/{busy['id']}/cancel")
+    wait_until(page, "document.querySelector('[data-live]').dataset.status == 'running'")
+    assert page.inner_text("[data-steps]") == ""
+    assert page.inner_text(badge) == "running"
+    wait_until(job_page, "document.querySelector('[data-job-status]').textContent == 'running'")
+    assert job_page.inner_text("[data-steps]") == ""
+
+    client.http.post(f"/jobs/{job}/cancel")
+    wait_until(page, "document.querySelector('[data-live]').dataset.status == 'cancelled'")
+    assert page.locator(f"[data-queue-list] [data-job='{job}']").count() == 0
+
+
+def test_picking_a_model_brings_its_defaults_and_its_sizes(page):
+    from genhub.models import AIModel
+
+    AIModel.objects.create(
+        name="big-image",
+        modality="image",
+        source_type="local",
+        source="/nowhere/model",
+        default_params={"steps": 3, "guidance_scale": 0.0},
+    )
+
+    def presets():
+        return page.eval_on_selector_all(
+            "[data-size-preset] option", "all => all.map(o => o.value)"
+        )
+
+    page.goto(f"{page.server_url}/images/")
+    open_settings(page)
+    assert presets() == ["", "256x256", "custom"]  # tiny-image makes at most 256×256
+    assert page.input_value("input[name=steps]") == "8"
+    page.fill("textarea[name=prompt]", "a fox")
+    page.fill("input[name=steps]", "20")
+    page.fill("input[name=strength]", "0.5")
+    page.select_option("select[name=model]", "big-image")
+    assert page.input_value("input[name=steps]") == "3"
+    assert float(page.input_value("input[name=guidance_scale]")) == 0
+    assert float(page.input_value("input[name=strength]")) == 0.75  # the schema's default
+    assert page.input_value("textarea[name=prompt]") == "a fox"
+    assert "1024x1024" in presets()
+    page.select_option("[data-size-preset]", "1024x1024")
+    assert page.input_value("input[name=width]") == "1024"
+    page.select_option("select[name=model]", "tiny-image")
+    assert page.input_value("input[name=steps]") == "8"
+    assert float(page.input_value("input[name=guidance_scale]")) == 5
+    assert page.input_value("input[name=width]") == ""
+    assert presets() == ["", "256x256", "custom"]
+    assert page.get_attribute("input[name=width]", "max") == "256"
 
 
 def test_a_bad_field_shows_the_servers_message_beside_it(page):
@@ -181,7 +341,7 @@ def test_a_bad_field_shows_the_servers_message_beside_it(page):
     page.click("button[type=submit]")
     message = page.locator("[data-error-for=width]")
     message.wait_for()
-    page.wait_for_function("document.querySelector('[data-error-for=width]').textContent != ''")
+    wait_until(page, "document.querySelector('[data-error-for=width]').textContent != ''")
     assert "not a multiple of 8" in message.inner_text()
     assert page.locator("[data-field=width].invalid").count() == 1
     assert page.locator("[data-live]").is_hidden()
@@ -193,15 +353,13 @@ def test_the_page_reconnects_after_the_server_drops_the_socket(page, live):
     page.fill("input[name=max_new_tokens]", "4000")
     page.fill("textarea[name=message]", "A long story")
     page.click("button[type=submit]")
-    page.wait_for_function("document.querySelector('.message.assistant')?.textContent.length > 0")
+    wait_until(page, "document.querySelector('.message.assistant')?.textContent.length > 0")
     live.stop()  # every WebSocket is closed by the server
     try:
         page.locator("#banner").wait_for(state="visible", timeout=30_000)
     finally:
         live.start_again()
-    page.wait_for_function(
-        "document.querySelector('.message.assistant:not(.streaming)')", timeout=90_000
-    )
+    wait_until(page, "document.querySelector('.message.assistant:not(.streaming)')", timeout=90)
     text = page.inner_text(".message.assistant")
     job_id = page.get_attribute("[data-live]", "data-job")
     from genhub.models import Job
@@ -246,7 +404,7 @@ def test_a_failed_job_shows_why(page, tiny_image):
     page.select_option("select[name=model]", "missing-image")
     page.fill("textarea[name=prompt]", "a fox")
     page.click("button[type=submit]")
-    page.wait_for_function("document.querySelector('[data-live]').dataset.status == 'failed'")
+    wait_until(page, "document.querySelector('[data-live]').dataset.status == 'failed'")
     assert "could not be loaded" in page.inner_text("[data-job-error]")
 
 
@@ -270,7 +428,7 @@ def test_with_javascript_off_the_form_submits_and_the_job_page_shows_the_result(
 
 def test_screenshots_of_every_page(browser, live, alice, worker):
     """Each page in a finished state, light and dark, desktop and phone: written to
-    docs/screenshots/, where the README shows them."""
+    var/screenshots/ (`make screenshots` writes docs/screenshots/, which the README shows)."""
     import json
 
     from genhub.models import ApiKey

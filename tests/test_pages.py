@@ -1,6 +1,16 @@
-"""The pages that exist so far: home, log in, log out."""
+"""The pages as the server renders them: home, log in and out, the generation
+forms without JavaScript, the job page and the history."""
 
+import html
+import json
+import re
+
+import pytest
 from django.test import Client
+
+from genhub.models import Artifact, Job, JobStatus
+
+pytestmark = [pytest.mark.unit]
 
 
 def test_home_lists_enabled_models(tiny_text):
@@ -26,10 +36,6 @@ def test_a_wrong_password_says_so(alice):
 
 
 # --- the generation pages without JavaScript ----------------------------------
-
-import pytest  # noqa: E402
-
-from genhub.models import Job  # noqa: E402
 
 
 @pytest.fixture
@@ -83,6 +89,7 @@ def test_form_errors_are_shown_beside_their_fields(alice_browser, tiny_image):
     page = response.content.decode()
     assert 'data-error-for="steps">Input should be greater than or equal to 1' in page
     assert "not a multiple of 8" in page
+    assert "Value error" not in page
     assert not Job.objects.exists()
 
 
@@ -104,3 +111,88 @@ def test_someone_elses_job_page_is_404(alice_browser, bob, tiny_text):
 
     job = submit_job(bob, "text", None, {"prompt": "private"})
     assert alice_browser.get(f"/jobs/{job.pk}/").status_code == 404
+
+
+def test_a_missing_prompt_is_named_beside_its_field(alice_browser, tiny_image):
+    response = alice_browser.post("/images/", {"prompt": "", "steps": "3"})
+    assert response.status_code == 422
+    assert 'data-error-for="prompt">The prompt field is required.' in response.content.decode()
+
+
+def test_the_api_link_stays_in_the_nav_after_login(alice_browser):
+    nav = re.search(r"<nav[^>]*>(.*?)</nav>", alice_browser.get("/").content.decode(), re.S)
+    assert nav and 'href="/api/v1/docs"' in nav.group(1)
+
+
+# --- what the pages hand to their scripts: JSON, never a Python repr ------------
+
+
+def data_attributes(page, name):
+    """Every value of the attribute `name` in `page`, unescaped."""
+    return [html.unescape(value) for value in re.findall(rf'{name}="([^"]*)"', page)]
+
+
+def finish(job, **fields):
+    Job.objects.filter(pk=job.pk).update(status=JobStatus.SUCCEEDED, progress=1.0, **fields)
+    return Job.objects.get(pk=job.pk)
+
+
+def test_gallery_tiles_carry_their_record_as_json(alice_browser, alice, tiny_image):
+    from genhub.jobs import submit_job
+
+    job = finish(submit_job(alice, "image", None, {"prompt": "a fox"}))
+    record = {"prompt": "a fox", "model": "tiny-image", "steps": 8, "seed": 7, "width": 64}
+    Artifact.objects.create(job=job, file="jobs/x/0.png", mime_type="image/png", record=record)
+    page = alice_browser.get("/images/").content.decode()
+    assert [json.loads(value) for value in data_attributes(page, "data-record")] == [record]
+
+
+def test_the_model_picker_carries_defaults_as_json_and_size_limits(alice_browser, tiny_image):
+    page = alice_browser.get("/images/").content.decode()
+    assert [json.loads(value) for value in data_attributes(page, "data-defaults")] == [
+        {"steps": 8, "guidance_scale": 5.0}
+    ]
+    assert data_attributes(page, "data-max-width") == ["256"]
+    # Picking another model resets a field to the schema's default unless the model has one.
+    assert 'value="8" step="1"\n           data-schema-default="30"' in page
+
+
+def test_size_presets_offer_only_what_the_model_can_make(alice_browser, tiny_image):
+    page = alice_browser.get("/images/").content.decode()
+    select = re.search(r"<select data-size-preset.*?</select>", page, re.S).group(0)
+    assert re.findall(r'<option value="([^"]*)"', select) == ["", "256x256", "custom"]
+    assert [512, 512] in json.loads(data_attributes(select, "data-presets")[0])
+
+
+def test_the_job_page_names_its_modality_metrics_and_seed(alice_browser, alice, tiny_image):
+    from genhub.jobs import submit_job
+
+    job = submit_job(alice, "image", None, {"prompt": "a fox", "num_images": 2})
+    finish(
+        job,
+        result={"images": [], "seeds": [1234, 1235], "width": 64, "height": 64},
+        metrics={"queue_seconds": 0.5123, "model_cache_hit": False, "seconds_per_image": 1.25},
+    )
+    page = alice_browser.get(f"/jobs/{job.pk}/").content.decode()
+    assert "<h1>Image job</h1>" in page
+    assert "<dt>Waited in queue</dt><dd>0.51 s</dd>" in page
+    assert "<dt>Model already loaded</dt><dd>no</dd>" in page
+    assert "<dt>Per image</dt><dd>1.25 s</dd>" in page
+    assert "queue_seconds" not in page
+    assert "1234, 1235 (picked at random)" in page
+
+
+def test_the_job_page_shows_a_chat_as_messages_not_a_repr(alice_browser, alice, tiny_text):
+    from genhub.jobs import submit_job
+
+    story = "Once upon a time " * 30
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": story}]
+    job = submit_job(alice, "text", None, {"messages": messages, "stop": ["THE END"], "seed": 5})
+    finish(job, result={"text": "ok", "seed": 5, "finish_reason": "stop"})
+    page = alice_browser.get(f"/jobs/{job.pk}/").content.decode()
+    assert "<h1>Text job</h1>" in page
+    assert "<li><strong>system</strong>: Be brief.</li>" in page
+    assert story.strip() in page  # whole, not cut at 200 characters
+    assert "<dd>[&quot;THE END&quot;]</dd>" in page
+    assert "<dt>Seed</dt>\n    <dd>5</dd>" in page
+    assert "&#x27;role&#x27;" not in page and "{'role'" not in page

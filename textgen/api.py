@@ -4,6 +4,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
+from pydantic import ConfigDict, JsonValue
 
 from genhub.api.auth import caller
 from genhub.api.schemas import ErrorOut, JobOut, job_out
@@ -13,12 +14,22 @@ from textgen.params import TextParams
 router = Router(tags=["text"])
 
 
+# The docs' "Try it out" sends this as it is, so it must be a valid request: the
+# example generated from the schema would give both `prompt` and `messages`.
+EXAMPLE: dict[str, JsonValue] = {"prompt": "The capital of France is", "max_new_tokens": 32}
+
+
 class TextGenerationRequest(TextParams):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
     model: str | None = None
 
 
 @router.post(
-    "/generations", response={202: JobOut, 422: ErrorOut, 503: ErrorOut}, url_name="text_generate"
+    "/generations",
+    response={202: JobOut, 422: ErrorOut, 503: ErrorOut},
+    url_name="text_generate",
+    openapi_extra={"requestBody": {"content": {"application/json": {"example": EXAMPLE}}}},
 )
 def create_generation(
     request: HttpRequest, body: TextGenerationRequest

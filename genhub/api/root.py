@@ -4,17 +4,22 @@ each registered modality. Mounted at /api/v1, docs at /api/v1/docs."""
 import json
 
 import pydantic
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
-from ninja.errors import HttpError
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
 
 from genhub import modalities
 from genhub.api.artifacts import router as artifacts_router
-from genhub.api.auth import API_AUTH
+from genhub.api.auth import API_AUTH, NOT_AUTHENTICATED
 from genhub.api.jobs import router as jobs_router
 from genhub.api.models import router as models_router
-from genhub.errors import InvalidInput
+from genhub.error_messages import readable_errors
+from genhub.errors import BodyTooLarge, InvalidInput
 from genhub.jobs import JobConflict, QueueUnavailable
+from genhub.request_bodies import body_error
 
 api = NinjaAPI(
     title="GenHub API",
@@ -32,17 +37,37 @@ def _invalid(request: HttpRequest, errors: list[dict]) -> HttpResponse:
 
 @api.exception_handler(InvalidInput)
 def invalid_input(request: HttpRequest, exc: InvalidInput) -> HttpResponse:
-    return _invalid(request, [{"type": "invalid", "loc": ["body", exc.field], "msg": exc.message}])
+    # The field "body" is the body as a whole, which every `loc` starts with.
+    loc = ["body"] if exc.field == "body" else ["body", *exc.loc]
+    return _invalid(request, [{"type": "invalid", "loc": loc, "msg": exc.message}])
+
+
+@api.exception_handler(BodyTooLarge)
+def body_too_large(request: HttpRequest, exc: BodyTooLarge) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=413)
+
+
+@api.exception_handler(RequestDataTooBig)
+@api.exception_handler(TooManyFieldsSent)
+@api.exception_handler(TooManyFilesSent)
+@api.exception_handler(MultiPartParserError)
+def unreadable_body(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # Django raises these while reading a body (ninja reads the text endpoint's
+    # itself); answer in JSON, as for any other bad request, not with its 400 page.
+    return api.on_exception(request, body_error(exc))
 
 
 @api.exception_handler(pydantic.ValidationError)
 def invalid_params(request: HttpRequest, exc: pydantic.ValidationError) -> HttpResponse:
     # Raised when request params are checked again with the model's defaults applied.
-    errors = [
-        {"type": e["type"], "loc": ["body", *e["loc"]], "msg": e["msg"]}
-        for e in exc.errors(include_url=False, include_context=False, include_input=False)
-    ]
-    return _invalid(request, errors)
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    return _invalid(request, readable_errors({**e, "loc": ["body", *e["loc"]]} for e in errors))
+
+
+@api.exception_handler(NinjaValidationError)
+def invalid_body(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    # A body ninja parsed itself (the text endpoint); the same sentences as above.
+    return _invalid(request, readable_errors(exc.errors))
 
 
 @api.exception_handler(HttpError)
@@ -57,6 +82,14 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         msg = f"The request body could not be read: {cause}."
         return _invalid(request, [{"type": "body_invalid", "loc": ["body"], "msg": msg}])
     return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)
+
+
+@api.exception_handler(AuthenticationError)
+def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    # ninja's bare "Unauthorized" does not say which credentials this API takes.
+    response = api.create_response(request, {"detail": NOT_AUTHENTICATED}, status=401)
+    response["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 @api.exception_handler(JobConflict)

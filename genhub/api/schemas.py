@@ -144,7 +144,7 @@ def model_out(model: AIModel, show_source: bool) -> dict[str, Any]:
         "source_type": model.source_type,
         "source": model.source if show_source else None,
         "revision": model.revision,
-        "default_params": model.default_params,
+        "default_params": model.usable_default_params,  # a bad row must not break the list
         "description": model.description,
     }
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from genhub.error_messages import readable_errors
+
 LABELS = {
     "num_images": "Images",
     "top_k": "Top-k",
@@ -30,10 +32,21 @@ class FormField:
     required: bool = False
     value: Any = None
     error: str = ""
+    schema_default: Any = None
 
     @property
     def shown_value(self) -> Any:
         return self.default if self.value is None else self.value
+
+    @property
+    def resets_with_model(self) -> bool:
+        """Picking another model puts its default here (the prompt and seed stay)."""
+        return self.kind in ("number", "select") and self.name != "seed"
+
+
+def label_for(name: str) -> str:
+    """A param's name as a form or a page shows it."""
+    return LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
 def schema_fields(
@@ -57,7 +70,7 @@ def schema_fields(
         kind = kinds.get(name) or _kind(typed)
         form_field = FormField(
             name=name,
-            label=LABELS.get(name) or name.replace("_", " ").capitalize(),
+            label=label_for(name),
             kind=kind,
             help=spec.get("description", ""),
             default=defaults.get(name, spec.get("default")),
@@ -69,6 +82,7 @@ def schema_fields(
             required=name in required,
             value=values.get(name),
             error=errors.get(name, ""),
+            schema_default=spec.get("default"),
         )
         fields.append(form_field)
     return fields
@@ -83,9 +97,9 @@ def _kind(typed: dict[str, Any]) -> str:
 
 
 def errors_by_field(detail: Any) -> dict[str, str]:
-    """{field: message} from an API-style error list (`loc`, `msg`)."""
+    """{field: message} from pydantic's or the API's error list (`loc`, `msg`)."""
     found: dict[str, str] = {}
-    for error in detail:
+    for error in readable_errors(detail):
         loc = [part for part in error.get("loc", []) if part != "body"]
         name = str(loc[0]) if loc else "__all__"
         found.setdefault(name, error.get("msg", "invalid"))

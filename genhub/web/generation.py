@@ -58,7 +58,7 @@ def generation_page(
         except QueueUnavailable:
             errors = {"__all__": "The job queue is unreachable, so nothing was queued. Try again."}
         status = 422
-    defaults = chosen.default_params if chosen else {}
+    defaults = chosen.usable_default_params if chosen else {}
     made = dict(defaults=defaults, values=values, errors=errors, kinds=kinds)
     page = {
         "modality": modality,
@@ -77,7 +77,7 @@ def generation_page(
 
 def _active_jobs(request: HttpRequest, modality: str) -> list[Job]:
     jobs = Job.objects.filter(owner=_user(request), modality=modality, status__in=ACTIVE)
-    return list(jobs.select_related("model").order_by("created_at"))
+    return list(jobs.with_queue_position().select_related("model").order_by("created_at"))
 
 
 def _recent_jobs(request: HttpRequest, modality: str) -> list[Job]:

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from genhub import modalities
 from genhub.models import AIModel, Job, JobStatus
+from genhub.web.job_details import metric_details, param_details
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -30,7 +31,16 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
     )
     outputs = [a for a in job.artifacts.all() if a.role == "output"]
     inputs = [a for a in job.artifacts.all() if a.role == "input"]
-    return render(request, "job.html", {"job": job, "outputs": outputs, "inputs": inputs})
+    modality = modalities.find(job.modality)
+    page = {
+        "job": job,
+        "modality_label": modality.label if modality else job.modality.capitalize(),
+        "outputs": outputs,
+        "inputs": inputs,
+        "metrics": metric_details(job),
+        "params": param_details(job),
+    }
+    return render(request, "job.html", page)
 
 
 @login_required

@@ -3,29 +3,23 @@
 
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form[data-generate=audio]");
-  const live = new GenHub.LivePanel(document.querySelector("[data-live]"));
   const clips = document.querySelector("[data-clips]");
-  let stream = null;
+  const jobs = new GenHub.LiveJobs(document.querySelector("[data-live]"), onEvent, {
+    unit: "Frame",
+    done: () => "Done",
+  });
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const job = await GenHub.submit(form);
-    if (!job) return;
-    stream?.close();
-    live.start(job);
-    stream = new GenHub.JobStream(job.id, (e) => onEvent(e, job));
+    if (job) jobs.follow(job);
   });
 
   function onEvent(event, job) {
-    live.update(event);
-    if (event.step) live.steps(`Frame ${event.step} of ${event.total}`);
     if (event.status === "succeeded" && event.result) {
-      live.steps("Done");
       clips.querySelector("[data-empty]")?.remove();
       for (const clip of event.result.clips) clips.prepend(figure(clip, job));
     }
-    if (event.status === "failed") live.error(event.error);
-    if (event.status === "cancelled") live.steps("Stopped");
   }
 
   function figure(clip, job) {
@@ -49,4 +43,6 @@ document.addEventListener("DOMContentLoaded", () => {
     element.append(caption, waveform, player, download);
     return element;
   }
+
+  jobs.followListed();
 });

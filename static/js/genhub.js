@@ -126,11 +126,16 @@ const GenHub = (() => {
     }
   }
 
-  // The "live" panel: status, progress bar, step count, error and a Stop button.
+  // The "live" panel: status, progress bar, step count, error and a Stop button,
+  // for one job at a time. `unit` names a step ("Step", "Frame"); `done(event)`
+  // says what a finished job made.
   class LivePanel {
-    constructor(element) {
+    constructor(element, { unit = "Step", done = () => "" } = {}) {
       this.element = element;
+      this.unit = unit;
+      this.done = done;
       this.jobId = null;
+      this.showsPlace = false;
       element.querySelector("[data-stop]")?.addEventListener("click", () => {
         if (this.jobId) cancel(this.jobId);
       });
@@ -142,8 +147,9 @@ const GenHub = (() => {
       this.element.dataset.job = job.id;
       this.element.querySelector("[data-stop]").hidden = false;
       this.error("");
-      this.update({ status: job.status, progress: 0 });
-      this.steps(job.queue_position ? `#${job.queue_position} in queue` : "");
+      this.steps("");
+      this.update({ status: job.status, progress: job.progress ?? 0 });
+      if (job.status === "queued" && job.queue_position) this.place(job.queue_position);
     }
 
     update(event) {
@@ -160,11 +166,23 @@ const GenHub = (() => {
       if (typeof event.progress === "number") {
         this.element.querySelector("[data-progress]").value = event.progress;
       }
+      if (event.status !== "queued" && this.showsPlace) this.steps("");
+      if (event.step) this.steps(`${this.unit} ${event.step} of ${event.total}`);
+      if (event.status === "succeeded") this.steps(this.done(event));
+      if (event.status === "cancelled") this.steps("Stopped");
+      if (event.status === "failed") this.error(event.error);
       if (TERMINAL.has(event.status)) this.element.querySelector("[data-stop]").hidden = true;
+    }
+
+    // "#2 in queue", until the job leaves the queue.
+    place(position) {
+      this.steps(`#${position} in queue`);
+      this.showsPlace = true;
     }
 
     steps(text) {
       this.element.querySelector("[data-steps]").textContent = text;
+      this.showsPlace = false;
     }
 
     error(text) {
@@ -178,11 +196,16 @@ const GenHub = (() => {
     await call("POST", `/jobs/${jobId}/cancel`);
   }
 
-  // The queue panel: this page's queued and running jobs, refreshed every 2 s.
+  // The latest status this page heard for each job it follows; the queue panel
+  // trusts it over a poll that may have been answered a moment earlier.
+  const heard = new Map();
+
+  // The queue panel: this page's queued and running jobs. Events of followed jobs
+  // update it at once; a poll every 2 s catches jobs sent from elsewhere and
+  // tells each page (the "genhub:queue" event) what is waiting.
   function watchQueue() {
     const panel = document.querySelector("[data-queue]");
     if (!panel) return;
-    const list = panel.querySelector("[data-queue-list]");
     async function refresh() {
       try {
         const modality = panel.dataset.queue;
@@ -191,10 +214,12 @@ const GenHub = (() => {
           call("GET", `/jobs?modality=${modality}&status=running&page_size=50`),
         ]);
         const jobs = [...running.data.items, ...queued.data.items.reverse()];
-        list.replaceChildren(...jobs.map(queueItem));
-        if (!jobs.length) list.append(Object.assign(document.createElement("li"), {
-          className: "empty", textContent: "Nothing queued.",
-        }));
+        document.dispatchEvent(new CustomEvent("genhub:queue", { detail: jobs }));
+        const shown = jobs
+          .map((job) => ({ ...job, status: heard.get(job.id) ?? job.status }))
+          .filter((job) => !TERMINAL.has(job.status));
+        queueList().replaceChildren(...shown.map(queueItem));
+        showEmptyQueue();
       } catch (error) {
         // The banner says so; try again at the next tick.
       }
@@ -202,16 +227,52 @@ const GenHub = (() => {
     setInterval(refresh, 2000);
   }
 
+  function queueList() {
+    return document.querySelector("[data-queue-list]");
+  }
+
+  function showEmptyQueue() {
+    const list = queueList();
+    if (!list.querySelector("[data-job]") && !list.querySelector("[data-empty]")) {
+      const empty = Object.assign(document.createElement("li"), {
+        className: "empty", textContent: "Nothing queued.",
+      });
+      empty.dataset.empty = "";
+      list.append(empty);
+    }
+  }
+
+  // A job's place in the queue panel: its badge follows its status, and a job
+  // that ended leaves the list.
+  function showInQueue(job) {
+    const list = queueList();
+    if (!list) return;
+    const item = list.querySelector(`[data-job="${CSS.escape(job.id)}"]`);
+    if (TERMINAL.has(job.status)) {
+      item?.remove();
+      showEmptyQueue();
+    } else if (!item && job.prompt !== undefined) {
+      list.querySelector("[data-empty]")?.remove();
+      list.append(queueItem(job));
+    } else if (item && item.dataset.status !== job.status) {
+      item.dataset.status = job.status;
+      const badge = item.querySelector(".status");
+      badge.className = `status ${job.status}`;
+      badge.textContent = job.status;
+    }
+  }
+
   function queueItem(job) {
     const item = document.createElement("li");
     item.dataset.job = job.id;
+    item.dataset.status = job.status;
     const link = Object.assign(document.createElement("a"), {
       href: `/jobs/${job.id}/`,
       textContent: job.prompt.length > 50 ? job.prompt.slice(0, 49) + "…" : job.prompt,
     });
     const status = Object.assign(document.createElement("span"), {
       className: `status ${job.status}`,
-      textContent: job.status === "queued" ? `#${job.queue_position} in queue` : "running",
+      textContent: job.status === "queued" ? `#${job.queue_position} in queue` : job.status,
     });
     const button = Object.assign(document.createElement("button"), {
       type: "button", className: "small", textContent: "Cancel",
@@ -219,6 +280,69 @@ const GenHub = (() => {
     button.dataset.cancel = job.id;
     item.append(link, " ", status, " ", button);
     return item;
+  }
+
+  // The caller's active jobs on this page, each followed through its own socket.
+  // Every event goes to the page (`onEvent(event, job)`: results into the gallery
+  // or the chat); the live panel shows the job that is running, or else the one
+  // the caller waits for, and its Stop cancels that job. Queued jobs keep their
+  // own Cancel buttons in the queue panel.
+  class LiveJobs {
+    constructor(element, onEvent, options) {
+      this.panel = new LivePanel(element, options);
+      this.onEvent = onEvent;
+      this.followed = new Set();
+      document.addEventListener("genhub:queue", (event) => {
+        for (const job of event.detail) {
+          this.follow(job);
+          if (job.id === this.panel.jobId && job.status === "queued" && job.queue_position) {
+            this.panel.place(job.queue_position);
+          }
+        }
+      });
+    }
+
+    // The jobs the queue panel listed when the page was made: after a reload the
+    // running one comes back to the live panel (its socket starts with a snapshot).
+    followListed() {
+      const items = [...queueList()?.querySelectorAll("[data-job]") ?? []];
+      const jobs = items.map((item) => ({
+        id: item.dataset.job,
+        prompt: item.querySelector("a").textContent,
+        status: item.dataset.status,
+        queue_position: Number(item.dataset.place) || null,
+      }));
+      for (const job of jobs.filter((j) => j.status === "running")) this.follow(job);
+      for (const job of jobs.filter((j) => j.status !== "running")) this.follow(job);
+    }
+
+    follow(job) {
+      if (this.followed.has(job.id) || TERMINAL.has(job.status)) return;
+      this.followed.add(job.id);
+      heard.set(job.id, job.status);
+      showInQueue(job);
+      if (this.takesPanel(job.id)) this.panel.start(job);
+      new JobStream(job.id, (event) => {
+        heard.set(job.id, event.status);
+        showInQueue({ id: job.id, status: event.status });
+        if (this.panel.jobId !== job.id && this.takesPanel(job.id)) {
+          this.panel.start({ id: job.id, status: event.status, progress: event.progress });
+        }
+        if (this.panel.jobId === job.id) this.panel.update(event);
+        this.onEvent(event, job);
+      });
+    }
+
+    shows(jobId) {
+      return this.panel.jobId === jobId;
+    }
+
+    // A job takes the panel from one that ended, or from a queued one once it runs.
+    takesPanel(jobId) {
+      const shown = heard.get(this.panel.jobId);
+      if (!this.panel.jobId || TERMINAL.has(shown)) return true;
+      return shown === "queued" && heard.get(jobId) === "running";
+    }
   }
 
   document.addEventListener("click", (event) => {
@@ -229,6 +353,17 @@ const GenHub = (() => {
     }
   });
   document.addEventListener("DOMContentLoaded", watchQueue);
+
+  // Picking another model puts its defaults (else the schema's) in the settings
+  // that depend on it; the prompt and the seed stay as they are.
+  document.addEventListener("change", (event) => {
+    const picker = event.target.closest("form[data-generate] select[name=model]");
+    if (!picker) return;
+    const defaults = JSON.parse(picker.selectedOptions[0]?.dataset.defaults || "{}");
+    for (const input of picker.form.querySelectorAll("[data-schema-default]")) {
+      input.value = defaults[input.name] ?? input.dataset.schemaDefault;
+    }
+  });
 
   // Submit a generation form through the API. Resolves to the job, or null when
   // the request was refused (the errors are then beside their fields).
@@ -249,5 +384,5 @@ const GenHub = (() => {
     }
   }
 
-  return { call, submit, showErrors, formData, JobStream, LivePanel, cancel, TERMINAL };
+  return { call, submit, showErrors, formData, JobStream, LiveJobs, cancel, TERMINAL };
 })();

@@ -1,18 +1,48 @@
-// The image page: size presets, the dice, live steps and previews, the gallery
-// and "use these settings".
+// The image page: size presets within the model's limits, the model's defaults,
+// the dice, live steps and previews, the gallery and "use these settings".
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form[data-generate=image]");
-  const live = new GenHub.LivePanel(document.querySelector("[data-live]"));
   const previewPanel = document.querySelector("[data-preview-panel]");
   const preview = document.querySelector("[data-preview]");
   const gallery = document.querySelector("[data-gallery]");
   const viewer = document.querySelector("[data-viewer]");
+  const presets = form.querySelector("[data-size-preset]");
+  const jobs = new GenHub.LiveJobs(document.querySelector("[data-live]"), onEvent, {
+    done: (event) => `${event.result?.images?.length ?? 0} image(s)`,
+  });
   let shownRecord = null;
-  let stream = null;
 
-  form.querySelector("[data-size-preset]").addEventListener("change", (event) => {
+  function chosenModel() {
+    return form.elements.model.selectedOptions[0];
+  }
+
+  // Offer only the sizes the chosen model can make (its max_width, max_height).
+  function applyModelLimits() {
+    const model = chosenModel();
+    const maxWidth = Number(model?.dataset.maxWidth) || 4096;
+    const maxHeight = Number(model?.dataset.maxHeight) || 4096;
+    const chosen = presets.value;
+    const fitting = JSON.parse(presets.dataset.presets)
+      .filter(([width, height]) => width <= maxWidth && height <= maxHeight)
+      .map(([width, height]) => new Option(`${width} × ${height}`, `${width}x${height}`));
+    presets.replaceChildren(
+      new Option("Model default", ""), ...fitting, new Option("Custom", "custom"));
+    presets.value = [...presets.options].some((o) => o.value === chosen) ? chosen : "";
+    form.elements.width.max = maxWidth;
+    form.elements.height.max = maxHeight;
+  }
+
+  // Another model: sizes within its limits, and its own size (genhub.js puts its
+  // other defaults in the settings).
+  form.elements.model.addEventListener("change", () => {
+    applyModelLimits();
+    presets.value = "";
+    form.elements.width.value = "";
+    form.elements.height.value = "";
+  });
+  presets.addEventListener("change", (event) => {
     const [width, height] = event.target.value.split("x");
     if (event.target.value === "custom") return form.elements.width.focus();
     form.elements.width.value = width || "";
@@ -25,28 +55,22 @@ document.addEventListener("DOMContentLoaded", () => {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const job = await GenHub.submit(form);
-    if (!job) return;
-    stream?.close();
-    live.start(job);
-    previewPanel.hidden = true;
-    stream = new GenHub.JobStream(job.id, (e) => onEvent(e));
+    if (job) jobs.follow(job);
   });
 
-  function onEvent(event) {
-    live.update(event);
-    if (event.step) live.steps(`Step ${event.step} of ${event.total}`);
-    if (event.preview) {
-      preview.src = event.preview;
-      previewPanel.hidden = false;
+  function onEvent(event, job) {
+    if (jobs.shows(job.id)) {
+      if (event.type === "started" || event.type === "snapshot") previewPanel.hidden = true;
+      if (event.preview) {
+        preview.src = event.preview;
+        previewPanel.hidden = false;
+      }
+      if (GenHub.TERMINAL.has(event.status)) previewPanel.hidden = true;
     }
     if (event.status === "succeeded" && event.result) {
-      previewPanel.hidden = true;
-      live.steps(`${event.result.images.length} image(s)`);
       gallery.querySelector("[data-empty]")?.remove();
-      for (const image of [...event.result.images].reverse()) gallery.prepend(tile(image, event.job));
+      for (const image of [...event.result.images].reverse()) gallery.prepend(tile(image, job.id));
     }
-    if (event.status === "failed") live.error(event.error);
-    if (event.status === "cancelled") live.steps("Stopped");
   }
 
   function tile(image, jobId) {
@@ -89,6 +113,10 @@ document.addEventListener("DOMContentLoaded", () => {
 
   viewer.querySelector("[data-use-settings]").addEventListener("click", () => {
     const record = shownRecord;
+    if (form.elements.model && record.model) {
+      form.elements.model.value = record.model;
+      applyModelLimits();
+    }
     for (const key of ["prompt", "negative_prompt", "steps", "guidance_scale", "width",
       "height", "seed", "strength"]) {
       if (form.elements[key] && record[key] !== undefined) form.elements[key].value = record[key];
@@ -98,10 +126,11 @@ document.addEventListener("DOMContentLoaded", () => {
       const named = [...scheduler.options].some((o) => o.value === record.scheduler);
       scheduler.value = named ? record.scheduler : "";
     }
-    if (form.elements.model) form.elements.model.value = record.model;
     form.elements.num_images.value = 1;
-    form.querySelector("[data-size-preset]").value = "custom";
+    presets.value = "custom";
     viewer.close();
     form.elements.prompt.focus();
   });
+
+  jobs.followListed();
 });

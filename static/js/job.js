@@ -17,6 +17,7 @@ document.addEventListener("DOMContentLoaded", () => {
     status.className = `status ${event.status}`;
     if (typeof event.progress === "number") bar.value = event.progress;
     if (event.step) steps.textContent = `Step ${event.step} of ${event.total}`;
+    else if (event.status !== "queued") steps.textContent = ""; // no longer "#1 in queue"
     if (event.preview) {
       preview.src = event.preview;
       preview.hidden = false;

@@ -1,15 +1,15 @@
 // The chat page: the conversation lives in this browser (localStorage); each
-// turn sends it whole to the API and the answer streams in token by token.
+// turn sends it whole to the API and the answer streams in token by token. An
+// answer remembers its job, so after a reload it goes on streaming.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
   const STORE = "genhub.chat";
   const form = document.querySelector("form[data-generate=text]");
   const list = document.querySelector("[data-messages]");
-  const live = new GenHub.LivePanel(document.querySelector("[data-live]"));
+  const jobs = new GenHub.LiveJobs(document.querySelector("[data-live]"), onEvent, { unit: "" });
   const SAMPLING = ["max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed"];
   let conversation = JSON.parse(localStorage.getItem(STORE) || "[]");
-  let stream = null;
 
   function save() {
     localStorage.setItem(STORE, JSON.stringify(conversation));
@@ -32,11 +32,10 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   document.querySelector("[data-clear]").addEventListener("click", () => {
-    stream?.close();
     conversation = [];
     save();
     render();
-    live.element.hidden = true;
+    jobs.panel.element.hidden = true;
   });
 
   form.addEventListener("submit", async (event) => {
@@ -46,7 +45,8 @@ document.addEventListener("DOMContentLoaded", () => {
     const asked = [...conversation, { role: "user", content: text }];
     const payload = {
       model: form.elements.model.value || undefined,
-      messages: [...(system ? [{ role: "system", content: system }] : []), ...asked],
+      messages: [...(system ? [{ role: "system", content: system }] : []), ...asked]
+        .map(({ role, content }) => ({ role, content })),
     };
     for (const name of SAMPLING) {
       const value = form.elements[name]?.value;
@@ -54,33 +54,32 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     const job = await GenHub.submit(form, payload);
     if (!job) return;
-    conversation = asked;
+    conversation = [...asked, { role: "assistant", content: "", job: job.id }];
     form.elements.message.value = "";
-    const answer = { role: "assistant", content: "" };
-    conversation.push(answer);
     save();
     render();
-    const answerBubble = list.lastElementChild;
-    answerBubble.classList.add("streaming");
-    live.start(job);
-    stream?.close();
-    stream = new GenHub.JobStream(job.id, (e) => {
-      live.update(e);
-      if (e.type === "snapshot") answer.content = e.text || "";
-      if (e.type === "started" || e.type === "requeued") answer.content = "";
-      if (e.type === "token") answer.content += e.text;
-      if (e.status === "succeeded" && e.result) answer.content = e.result.text;
-      if (e.status === "cancelled" && e.result) answer.content = e.result.text;
-      if (e.status === "failed") live.error(e.error);
-      answerBubble.textContent = answer.content;
-      if (GenHub.TERMINAL.has(e.status)) {
-        answerBubble.classList.remove("streaming");
-        live.element.hidden = e.status === "succeeded";
-      }
-      save();
-      list.scrollTop = list.scrollHeight;
-    });
+    list.lastElementChild.classList.add("streaming");
+    jobs.follow(job);
   });
+
+  // An event of a job this page follows: its answer grows, if the conversation
+  // holds it (a job sent from elsewhere shows only in the live panel).
+  function onEvent(event, job) {
+    const index = conversation.findIndex((message) => message.job === job.id);
+    if (index < 0) return;
+    const answer = conversation[index];
+    if (event.type === "snapshot") answer.content = event.text || "";
+    if (event.type === "started" || event.type === "requeued") answer.content = "";
+    if (event.type === "token") answer.content += event.text;
+    if (event.status === "succeeded" && event.result) answer.content = event.result.text;
+    if (event.status === "cancelled" && event.result) answer.content = event.result.text;
+    const answerBubble = list.children[index];
+    answerBubble.textContent = answer.content;
+    answerBubble.classList.toggle("streaming", !GenHub.TERMINAL.has(event.status));
+    if (event.status === "succeeded" && jobs.shows(job.id)) jobs.panel.element.hidden = true;
+    save();
+    list.scrollTop = list.scrollHeight;
+  }
 
   form.elements.message.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) {
@@ -89,4 +88,5 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
   render();
+  jobs.followListed();
 });
