@@ -1,7 +1,8 @@
-"""A tiny random-weight MusicGen, built offline in well under a second, saved in
-the transformers layout and loaded through the same code as any real
-facebook/musicgen-* checkpoint (`AutoProcessor` and
-`MusicgenForConditionalGeneration.from_pretrained`).
+"""A tiny random-weight MusicGen, built offline in seconds, saved in the
+transformers layout and loaded through the same code as any real
+facebook/musicgen-* checkpoint (audiogen/runner.py: `AutoTokenizer` and
+`AutoModelForTextToWaveform.from_pretrained`; a melody model's chromagram is
+made by audiogen/chroma.py, since its processor would need torchaudio).
 
 Three sub-models, as in the real ones: a T5 text encoder, an EnCodec audio codec
 and a decoder that predicts NUM_CODEBOOKS parallel streams of codec tokens.

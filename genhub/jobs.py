@@ -72,14 +72,22 @@ def resolve_model(modality: str, name: str | None) -> AIModel:
                 f"No default {modality} model is set. Name one of: {_names(models)}, "
                 "or ask an admin to run `manage.py bootstrap_models`.",
             )
-        return model
-    model = models.filter(name=name).first()
-    if model is None:
+    else:
+        model = models.filter(name=name).first()
+        if model is None:
+            raise InvalidInput(
+                "model", f"Unknown {modality} model '{name}'. Available: {_names(models)}."
+            )
+        if not model.enabled:
+            raise InvalidInput("model", f"Model '{name}' is disabled. Available: {_names(models)}.")
+    # A row written around the admin's checks: refuse its jobs up front, with the
+    # reason, rather than let its defaults break validation or fail every job.
+    if problems := model.config_problems():
         raise InvalidInput(
-            "model", f"Unknown {modality} model '{name}'. Available: {_names(models)}."
+            "model",
+            f"Model '{model.name}' is misconfigured ({' '.join(problems.values())}) "
+            "Ask an admin to fix it, or name another model.",
         )
-    if not model.enabled:
-        raise InvalidInput("model", f"Model '{name}' is disabled. Available: {_names(models)}.")
     return model
 
 

@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from genhub.params import GenerationParams
-
 if TYPE_CHECKING:
     from django.http import HttpRequest, HttpResponse
     from ninja import Router
 
     from genhub.models import AIModel
+    from genhub.params import GenerationParams
 
 # `register_default(model_dir, say)`: registers (and fetches or builds) a model row.
 ModelBuilder = Callable[[Path, Callable[[str], None]], "AIModel"]
@@ -30,7 +29,7 @@ class Modality:
     name: str  # "text": the Job.modality value, and the default Celery queue
     label: str  # "Text": the nav bar and the home page
     summary: str  # one line for the home page
-    params_schema: type[GenerationParams]  # validates REST bodies, forms and worker input
+    params_schema: "type[GenerationParams]"  # validates REST bodies, forms and worker input
     # Dotted path of `run(job, params, progress) -> dict`. A string, not the function:
     # runners import torch, and only worker processes may import them.
     runner: str

@@ -25,14 +25,6 @@ def encode_png(image: Any, record: dict[str, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def read_record(png: bytes) -> dict[str, Any]:
-    """The record a GenHub PNG carries (for tests and re-runs)."""
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as image:
-        return json.loads(image.text["genhub"])  # type: ignore[attr-defined]
-
-
 def thumbnail_jpeg(image: Any) -> bytes:
     small = image.convert("RGB")
     small.thumbnail(THUMBNAIL_SIZE)

@@ -1,5 +1,6 @@
-"""Fixtures: the people (alice owns, bob is someone else, staff sees all), their
-keys, tiny models, and the live service for end-to-end tests."""
+"""Fixtures: the people (alice owns, bob is someone else, staff opens the admin
+but sees only their own jobs, operator sees all), their keys, tiny models, and
+the live service for end-to-end tests."""
 
 import os
 from collections.abc import Iterator
@@ -8,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Group, Permission
 from django.test import Client as DjangoClient
 
 from genhub.models import AIModel, ApiKey
@@ -33,6 +35,22 @@ def staff(django_user_model: Any) -> Any:
     return django_user_model.objects.create_user("staff", password="staff-pass-123", is_staff=True)
 
 
+@pytest.fixture
+def operator(django_user_model: Any) -> Any:
+    """Staff in the Operators group, which holds genhub.view_all_jobs."""
+    user = django_user_model.objects.create_user(
+        "operator", password="operator-pass-123", is_staff=True
+    )
+    # Migration 0005 makes the group, but a transactional test's flush empties
+    # it again; the permission itself comes back with every flush.
+    group, _ = Group.objects.get_or_create(name="Operators")
+    group.permissions.add(
+        Permission.objects.get(content_type__app_label="genhub", codename="view_all_jobs")
+    )
+    user.groups.add(group)
+    return user
+
+
 def _api_client(user: Any) -> DjangoClient:
     _, key = ApiKey.issue(user)
     return DjangoClient(headers={"Authorization": f"Bearer {key}"})
@@ -51,6 +69,11 @@ def bob_api(bob: Any) -> DjangoClient:
 @pytest.fixture
 def staff_api(staff: Any) -> DjangoClient:
     return _api_client(staff)
+
+
+@pytest.fixture
+def operator_api(operator: Any) -> DjangoClient:
+    return _api_client(operator)
 
 
 @pytest.fixture
@@ -160,3 +183,42 @@ def alice_client(live: WebServer, alice: Any) -> Client:
 def bob_client(live: WebServer, bob: Any) -> Client:
     _, key = ApiKey.issue(bob)
     return Client(live, key)
+
+
+# --- markers -------------------------------------------------------------------
+
+# Tests that run a real model in-process (tiny ones, built on the fly): no server,
+# but seconds each, so they run with the end-to-end tests, not `make test-fast`.
+_MODEL_MODULES = (
+    "test_text_runner",
+    "test_image_runner",
+    "test_audio_runner",
+    "test_text_streaming",
+    "test_image_tiny",
+    "test_audio_tiny",
+    "test_default_model",
+)
+_LIVE_FIXTURES = {
+    "live",
+    "web_server",
+    "text_worker",
+    "image_worker",
+    "audio_worker",
+    "start_worker",
+}
+_TIERS = ("unit", "e2e", "browser")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test one of the markers unit, e2e or browser: `make test-fast`
+    runs `-m unit`, `make test` all of them. A module's own mark wins."""
+    for item in items:
+        if any(item.get_closest_marker(tier) for tier in _TIERS):
+            continue
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module == "test_browser":
+            item.add_marker(pytest.mark.browser)
+        elif module in _MODEL_MODULES or _LIVE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+        else:
+            item.add_marker(pytest.mark.unit)

@@ -6,7 +6,7 @@ import time
 import pytest
 from PIL import Image
 
-from imagegen import pngs
+from tests.png_records import read_png_record
 from tests.stack import read_events, read_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -44,7 +44,7 @@ def test_denoising_streams_steps_and_previews_then_pngs_with_their_record(
     [artifact] = done["artifacts"]
     png = fetch(alice_client, artifact["url"])
     assert Image.open(io.BytesIO(png)).size == (64, 48)
-    record = pngs.read_record(png)
+    record = read_png_record(png)
     assert record == artifact["record"]
     assert (record["prompt"], record["steps"], record["guidance_scale"], record["seed"]) == (
         "a lighthouse at dusk",

@@ -12,9 +12,9 @@ from genhub.errors import JobCancelled
 from genhub.jobs import submit_job
 from genhub.models import Artifact
 from genhub.worker.progress import JobProgress
-from imagegen import pngs
 from imagegen.params import ImageParams
 from imagegen.runner import run
+from tests.png_records import read_png_record
 
 
 class RecordingProgress(JobProgress):
@@ -79,7 +79,7 @@ def test_the_png_carries_the_full_record(alice, tiny_image):
     )
     artifact = job.artifacts.outputs().get()
     png = png_bytes(artifact.pk)
-    record = pngs.read_record(png)
+    record = read_png_record(png)
     assert record == artifact.record
     assert record["prompt"] == "a lighthouse at dusk"
     assert record["negative_prompt"] == "fog"

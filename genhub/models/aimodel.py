@@ -1,13 +1,17 @@
 """The model registry: which weights a worker may load, and how."""
 
 import json
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import pydantic
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.db.models import BaseConstraint
 
 from genhub import modalities
+
+ONE_DEFAULT = "one_default_model_per_modality"
 
 
 class AIModelQuerySet(models.QuerySet["AIModel"]):
@@ -74,7 +78,7 @@ class AIModel(models.Model):
             models.UniqueConstraint(
                 fields=["modality"],
                 condition=models.Q(is_default=True),
-                name="one_default_model_per_modality",
+                name=ONE_DEFAULT,
             )
         ]
 
@@ -88,6 +92,16 @@ class AIModel(models.Model):
                 others = AIModel.objects.filter(modality=self.modality, is_default=True)
                 others.exclude(pk=self.pk).update(is_default=False)
             super().save(*args, **kwargs)
+
+    def get_constraints(self) -> list[tuple[type[models.Model], Sequence[BaseConstraint]]]:
+        # save() takes the default flag from the previous default, so one default
+        # per modality holds after every save; checked before it (full_clean, as
+        # the admin does) it would refuse every new default. The database still
+        # enforces it.
+        return [
+            (model, [c for c in constraints if c.name != ONE_DEFAULT])
+            for model, constraints in super().get_constraints()
+        ]
 
     def clean(self) -> None:
         problems = self.config_problems()
@@ -140,9 +154,9 @@ def _default_params_problem(schema: type[pydantic.BaseModel], params: dict[str, 
         return f"Unknown param(s) {', '.join(unknown)}; known: {', '.join(fields)}."
     for name, value in params.items():
         info = fields[name]
-        checker: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(
-            Annotated[(info.annotation, *info.metadata)]  # type: ignore[arg-type]
-        )
+        # The field's type with its bounds (Field(ge=..., le=...) lands in metadata).
+        typed = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        checker: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(typed)  # type: ignore[arg-type]
         try:
             checker.validate_python(value)
         except pydantic.ValidationError as error:
