@@ -23,6 +23,7 @@ class AudiogenConfig(AppConfig):
                 page=views.audio_page,
                 page_path="audio/",
                 page_name="audio",
+                result_template="audiogen/result.html",
                 register_default=bootstrap.register_default,
                 register_tiny=bootstrap.register_tiny,
             )

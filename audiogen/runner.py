@@ -39,8 +39,8 @@ from audiogen import waveforms
 from audiogen.chroma import melody_features
 from audiogen.params import MIME_TYPES, AudioParams
 from genhub import artifacts
-from genhub.errors import JobCancelled, JobError
-from genhub.models import AIModel, Artifact, Job
+from genhub.errors import JobCancelled, JobError, without_internals
+from genhub.models import AIModel, Job
 from genhub.worker.devices import pick_dtype, seed_everything
 from genhub.worker.loading import (
     load_cached,
@@ -269,17 +269,16 @@ def _melody(params: AudioParams, music: MusicModel, aimodel: AIModel) -> Any:
         )
     import soundfile
 
+    _, data = artifacts.read_input_file(params.melody, "the melody clip")
     try:
-        _, data = artifacts.read_input_file(params.melody)
         with soundfile.SoundFile(io.BytesIO(data)) as clip:
             # Never more than the allowed length, whatever the header claims.
             most = int(settings.GENHUB_AUDIO_MAX_MELODY_SECONDS * clip.samplerate)
             samples = clip.read(frames=most, dtype="float32", always_2d=True)
             rate = clip.samplerate
-    except Artifact.DoesNotExist:
-        raise JobError("The melody clip is no longer stored; send it again.") from None
     except (soundfile.LibsndfileError, RuntimeError) as error:
-        raise JobError(f"The melody clip could not be read as audio ({error}).") from None
+        reason = without_internals(str(error))
+        raise JobError(f"The melody clip could not be read as audio ({reason}).") from None
     return samples, rate, hashlib.sha256(data).hexdigest()
 
 
@@ -319,7 +318,8 @@ def encode_clip(clip: np.ndarray, sampling_rate: int, audio_format: str, record:
         soundfile.info(io.BytesIO(data))  # a file we could not read back is not a result
     except (soundfile.LibsndfileError, RuntimeError) as error:
         raise JobError(
-            f"The {audio_format} file came out unreadable ({error}). Try another format."
+            f"The {audio_format} file came out unreadable ({without_internals(str(error))}). "
+            "Try another format."
         ) from error
     return data
 

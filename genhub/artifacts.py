@@ -7,6 +7,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.urls import reverse
 
+from genhub.errors import JobError
 from genhub.models import Artifact, Job
 from genhub.uploads import FileInput, Upload
 
@@ -71,14 +72,18 @@ def discard_outputs(job: Job) -> int:
     return len(earlier)
 
 
-def read_input_file(value: FileInput) -> tuple[Artifact, bytes]:
+def read_input_file(value: FileInput, what: str) -> tuple[Artifact, bytes]:
     """The artifact a file param names (the worker sees `artifact:<id>` only), and
-    its bytes. Artifact.DoesNotExist when it is gone."""
-    if value.artifact_id is None:
-        raise ValueError("this file was never stored as an artifact")
-    artifact = Artifact.objects.get(pk=value.artifact_id)
-    with artifact.file.open("rb") as stored:
-        return artifact, stored.read()
+    its bytes. A JobError names `what` ("the init image") when it is gone."""
+    try:
+        if value.artifact_id is None:
+            raise Artifact.DoesNotExist("never stored")
+        artifact = Artifact.objects.get(pk=value.artifact_id)
+        with artifact.file.open("rb") as stored:
+            return artifact, stored.read()
+    except (Artifact.DoesNotExist, OSError) as error:
+        log.warning("input file %s is gone: %s", value.artifact_id, error)
+        raise JobError(f"{what.capitalize()} is no longer stored; send it again.") from None
 
 
 def links(artifact: Artifact) -> dict[str, str | None]:

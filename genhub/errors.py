@@ -1,5 +1,17 @@
 """Errors that carry a message meant for a person, not a traceback."""
 
+import re
+
+# What a library's message may hold that a job's owner must not see, or cannot use.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s'\",:)]+")
+_OBJECT_REPR = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
+
+
+def without_internals(message: str) -> str:
+    """`message` with server paths and Python object reprs cut out: what is left
+    of a library's error is shown to the job's owner; the whole goes to the log."""
+    return _OBJECT_REPR.sub("the file", _ABSOLUTE_PATH.sub("…", message))
+
 
 class InvalidInput(Exception):
     """A request field is wrong; answered as 422 naming the field.

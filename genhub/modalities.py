@@ -41,6 +41,9 @@ class Modality:
     page: "Callable[[HttpRequest], HttpResponse]"  # the generation page view
     page_path: str  # "images/": where the page lives
     page_name: str  # "images": its URL name
+    # Shows a finished job's result on the job page, given `job` and its `outputs`
+    # (the output artifacts): "imagegen/result.html".
+    result_template: str
     register_default: ModelBuilder  # `manage.py bootstrap_models`
     register_tiny: ModelBuilder  # `manage.py bootstrap_models --tiny`
 

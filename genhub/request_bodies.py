@@ -49,7 +49,12 @@ def body_error(error: Exception) -> BodyTooLarge | InvalidInput:
     if isinstance(error, TooManyFilesSent):
         limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
         return InvalidInput("body", f"The form has more than {limit} files.")
-    return InvalidInput("body", f"The multipart body could not be read: {error}")
+    # Django's own wording can carry Python values ("Invalid boundary: None").
+    return InvalidInput(
+        "body",
+        "The multipart body could not be read: check its Content-Type boundary and parts, "
+        "or send JSON.",
+    )
 
 
 def _form_fields(request: HttpRequest, upload_fields: tuple[str, ...]) -> dict[str, Any]:

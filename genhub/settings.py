@@ -229,7 +229,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # must outlast the longest job or a slow job would be delivered twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": GENHUB_JOB_TIME_LIMIT + 600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Pool processes import torch and the runners before taking work (worker_warmup.py);
+# Pool processes import torch and the runners before taking work (genhub/worker/warmup.py);
 # Celery's default 4 s to report ready would kill them on a slow disk.
 CELERY_WORKER_PROC_ALIVE_TIMEOUT = 120
 

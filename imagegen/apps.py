@@ -23,6 +23,7 @@ class ImagegenConfig(AppConfig):
                 page=views.image_page,
                 page_path="images/",
                 page_name="images",
+                result_template="imagegen/result.html",
                 register_default=bootstrap.register_default,
                 register_tiny=bootstrap.register_tiny,
             )

@@ -29,8 +29,8 @@ from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
 from django.conf import settings
 
 from genhub import artifacts
-from genhub.errors import JobCancelled, JobError
-from genhub.models import AIModel, Artifact, Job
+from genhub.errors import JobCancelled, JobError, without_internals
+from genhub.models import AIModel, Job
 from genhub.worker.devices import free_cuda_memory, pick_dtype
 from genhub.worker.loading import load_cached, load_failed, pretrained_location
 from genhub.worker.progress import JobProgress
@@ -276,15 +276,14 @@ def _init_image(params: ImageParams) -> tuple[Any, str | None]:
         return None, None
     from PIL import Image, ImageOps
 
+    _, data = artifacts.read_input_file(params.init_image, "the init image")
     try:
-        _, data = artifacts.read_input_file(params.init_image)
         with Image.open(io.BytesIO(data)) as image:
             # Phones store pictures sideways with an EXIF note to turn them.
             upright = ImageOps.exif_transpose(image).convert("RGB")
-    except Artifact.DoesNotExist:
-        raise JobError("The init image is no longer stored; send it again.") from None
     except OSError as error:
-        raise JobError(f"The init image could not be read as an image ({error}).") from None
+        reason = without_internals(str(error))
+        raise JobError(f"The init image could not be read as an image ({reason}).") from None
     return upright, hashlib.sha256(data).hexdigest()
 
 

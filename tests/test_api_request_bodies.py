@@ -52,6 +52,7 @@ def test_a_multipart_body_without_a_boundary_is_refused_in_json(alice_api, path,
     assert response.status_code in (400, 422), response.content
     assert response["Content-Type"].startswith("application/json")
     assert response.json()["detail"]
+    assert "None" not in response.content.decode()  # no Python value in the sentence
 
 
 def test_a_file_under_an_unknown_field_is_a_422_naming_it(alice_api):

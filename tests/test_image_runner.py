@@ -172,9 +172,11 @@ def test_a_pickled_checkpoint_is_refused_with_a_reason(alice, tiny_image, tmp_pa
 def test_unknown_model_options_fail_the_job_with_the_known_ones(alice, tiny_image):
     from genhub.errors import JobError
 
+    job = submit_job(alice, "image", None, {"prompt": "x", "steps": 1})
+    # A typo made after the job was queued (submit refuses a misconfigured model).
     tiny_image.options = {**tiny_image.options, "turbo": True}
     tiny_image.save()
-    job = submit_job(alice, "image", None, {"prompt": "x", "steps": 1})
+    job.model.refresh_from_db()
     with pytest.raises(
         JobError, match=r"Unknown option\(s\) turbo for image models; known: attention_slicing"
     ):

@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from django.core.files.base import ContentFile
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
 from django.urls import clear_url_caches, reverse
 from ninja import Router
 
 from genhub import modalities
-from genhub.models import AIModel
+from genhub.models import AIModel, Artifact, Job
 from genhub.params import GenerationParams
 from genhub.prompts import Prompt
 
@@ -50,6 +51,7 @@ SPEECH = modalities.Modality(
     page=speech_page,
     page_path="speech/",
     page_name="speech",
+    result_template="partials/result_files.html",
     register_default=_no_model,
     register_tiny=_no_model,
 )
@@ -91,6 +93,35 @@ def test_a_fourth_modality_needs_no_core_change(
         "options": "Unknown option(s) colour for speech models; known: voice_dir."
     }
     assert ("speech", "Speech") in modalities.choices()
+
+
+def test_a_fourth_modalitys_jobs_show_and_its_queue_is_served(
+    client: Client, alice: Any, speech_registered: None
+) -> None:
+    from genhub.management.commands.serve import Command as Serve
+
+    model = AIModel.objects.create(
+        name="voice", modality="speech", source_type="local", source="/x"
+    )
+    job = Job.objects.create(
+        owner=alice, modality="speech", model=model, prompt="hello there", params={}
+    )
+    clip = Artifact(job=job, mime_type="audio/wav", bytes=4)
+    clip.file.save("speech-0.wav", ContentFile(b"RIFF"), save=False)
+    clip.save()
+    client.force_login(alice)
+    page = client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "<h1>Speech job</h1>" in page
+    assert f'href="/api/v1/artifacts/{clip.pk}/file"' in page
+    options = Serve().create_parser("manage.py", "serve").parse_args([])
+    assert options.queues.split(",") == [m.queue for m in modalities.all_modalities()]
+    assert "speech" in options.queues.split(",")
+
+
+def test_there_are_no_model_changes_without_a_migration(db: None) -> None:
+    from django.core.management import call_command
+
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
 
 
 def test_uploads_come_from_the_declared_file_fields_only() -> None:

@@ -62,6 +62,13 @@ def test_operators_see_download_and_cancel_every_job(operator_api, operator, ali
     assert response.status_code == 202 and response.json()["status"] == "cancelled"
 
 
+def test_an_operators_own_pages_list_only_their_own_jobs(operator_api, alice_job):
+    # The pages poll with mine=true: an operator's Stop button and queue panel
+    # must follow the operator's jobs, not everyone's.
+    assert operator_api.get("/api/v1/jobs").json()["count"] == 1
+    assert operator_api.get("/api/v1/jobs?mine=true").json()["count"] == 0
+
+
 def test_superusers_see_every_job_without_a_group(django_user_model, alice_job):
     root = django_user_model.objects.create_superuser("root", password="root-pass-123")
     _, key = ApiKey.issue(root)

@@ -40,7 +40,10 @@ HTTPS_SETTINGS = [
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != "GENHUB_HTTPS"}
+    # A deployment's environment: none of the switches the test session sets
+    # for itself (the browser tests allow Django's ORM under Playwright's loop).
+    leave_out = {"GENHUB_HTTPS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {k: v for k, v in os.environ.items() if k not in leave_out}
     return subprocess.run(
         args,
         cwd=ROOT,

@@ -40,8 +40,31 @@ def test_a_misconfigured_row_fails_the_job_with_the_fix(alice: Any, tiny_audio: 
     from audiogen.params import AudioParams
     from audiogen.runner import run
 
-    AIModel.objects.filter(pk=tiny_audio.pk).update(options={"max_duration": 30, "speed": 2})
     job = submit_job(alice, "audio", None, {"prompt": "x", "duration": 0.2})
+    # Changed around the admin after the job was queued: the worker checks again.
+    AIModel.objects.filter(pk=tiny_audio.pk).update(options={"max_duration": 30, "speed": 2})
     job.model.refresh_from_db()
     with pytest.raises(JobError, match=r"Unknown option\(s\) speed for audio models"):
         run(job, AudioParams.model_validate(job.params), JobProgress(job))
+
+
+def test_an_input_file_gone_from_storage_fails_the_job_without_its_path(
+    alice: Any, tiny_image: AIModel
+) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    from imagegen.params import ImageParams
+    from imagegen.runner import run
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), "navy").save(buffer, "PNG")
+    init = base64.b64encode(buffer.getvalue()).decode()
+    job = submit_job(alice, "image", None, {"prompt": "x", "steps": 2, "init_image": init})
+    stored = job.artifacts.get(role="input")
+    stored.file.storage.delete(stored.file.name)  # the media volume lost it
+    with pytest.raises(JobError) as failure:
+        run(job, ImageParams.model_validate(job.params), JobProgress(job))
+    assert str(failure.value) == "The init image is no longer stored; send it again."

@@ -23,6 +23,7 @@ class TextgenConfig(AppConfig):
                 page=views.text_page,
                 page_path="text/",
                 page_name="text",
+                result_template="textgen/result.html",
                 register_default=bootstrap.register_default,
                 register_tiny=bootstrap.register_tiny,
             )

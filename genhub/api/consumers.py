@@ -2,7 +2,6 @@
 events, closing after the terminal one. Any other path is refused."""
 
 import json
-import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -10,8 +9,6 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocke
 
 from genhub.events import read_live_state
 from genhub.models import Job
-
-log = logging.getLogger(__name__)
 
 TERMINAL_EVENTS = frozenset({"succeeded", "failed", "cancelled"})
 CLOSE_BAD_FRAME = 4400
@@ -35,6 +32,7 @@ def _is_json(text: str) -> bool:
 
 class JobConsumer(AsyncJsonWebsocketConsumer):
     closing = False
+    group: str | None = None  # the job's group, once the connection is accepted
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -101,7 +99,7 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         await super().close(code, reason)
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
+        if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def job_event(self, message: dict[str, Any]) -> None:

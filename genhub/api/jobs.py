@@ -16,8 +16,11 @@ router = Router(tags=["jobs"])
 
 
 class JobFilters(Schema):
-    modality: str | None = Field(None, description="text, image or audio")
+    modality: str | None = Field(None, description="A modality's name, as GET /models gives it.")
     status: JobStatus | None = None
+    mine: bool = Field(
+        False, description="Only the caller's own jobs (operators otherwise see everyone's)."
+    )
     page: int = Field(1, ge=1, le=100_000)
     page_size: int = Field(20, ge=1, le=100)
 
@@ -38,6 +41,8 @@ def list_jobs(request: HttpRequest, filters: Query[JobFilters]) -> dict[str, Any
         jobs = jobs.filter(modality=filters.modality)
     if filters.status:
         jobs = jobs.filter(status=filters.status)
+    if filters.mine:
+        jobs = jobs.filter(owner=caller(request))
     count = jobs.count()
     start = (filters.page - 1) * filters.page_size
     items = list(jobs[start : start + filters.page_size])

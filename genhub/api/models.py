@@ -17,5 +17,5 @@ def list_models(request: HttpRequest, modality: str | None = None) -> list[dict[
     models = AIModel.objects.enabled()
     if modality:
         models = models.filter(modality=modality)
-    staff = bool(getattr(caller(request), "is_staff", False))
+    staff = caller(request).is_staff
     return [model_out(m, show_source=staff) for m in models]

@@ -2,7 +2,7 @@
 
 import json
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Any
 
 import pydantic
 from django.core.exceptions import ValidationError
@@ -147,19 +147,24 @@ class AIModel(models.Model):
 
 
 def _default_params_problem(schema: type[pydantic.BaseModel], params: dict[str, Any]) -> str:
-    """Why `params` cannot be a model's defaults for `schema`, or ''."""
+    """Why `params` cannot be a model's defaults for `schema`, or ''.
+
+    Each value is checked as the schema checks that field, its own validators
+    included (a width that is no multiple of 8, an empty stop string), by
+    assigning it to an unvalidated instance. Checks across fields (prompt or
+    messages, width with height) wait for a request, which brings the rest.
+    """
     fields = schema.model_fields
     unknown = sorted(set(params) - set(fields))
     if unknown:
         return f"Unknown param(s) {', '.join(unknown)}; known: {', '.join(fields)}."
     for name, value in params.items():
-        info = fields[name]
-        # The field's type with its bounds (Field(ge=..., le=...) lands in metadata).
-        typed = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-        checker: pydantic.TypeAdapter[Any] = pydantic.TypeAdapter(typed)  # type: ignore[arg-type]
         try:
-            checker.validate_python(value)
+            schema.__pydantic_validator__.validate_assignment(schema.model_construct(), name, value)
         except pydantic.ValidationError as error:
-            reason = error.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
-            return f"{name}: {reason}."
+            for found in error.errors(include_url=False):
+                if found["loc"][:1] == (name,):
+                    return f"{name}: {found['msg'].removeprefix('Value error, ')}."
+        except Exception:  # a check across fields failed on the half-built instance
+            pass
     return ""

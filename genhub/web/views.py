@@ -35,6 +35,9 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
     page = {
         "job": job,
         "modality_label": modality.label if modality else job.modality.capitalize(),
+        # How the modality shows its results; plain links for a modality whose
+        # app is gone (its jobs stay readable).
+        "result_template": modality.result_template if modality else "partials/result_files.html",
         "outputs": outputs,
         "inputs": inputs,
         "metrics": metric_details(job),

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from genhub import artifacts, events, jobs, modalities
-from genhub.errors import InvalidInput, JobCancelled, JobError
+from genhub.errors import InvalidInput, JobCancelled, JobError, without_internals
 from genhub.models import Job
 from genhub.worker.heartbeat import Heartbeat
 from genhub.worker.progress import JobProgress
@@ -52,7 +52,8 @@ def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:
                     "failed",
                     (
                         f"The job finished but its result could not be saved ({type(error).__name__}: "
-                        f"{error}). This is a fault in GenHub; the worker log has the details."
+                        f"{without_internals(str(error))}). This is a fault in GenHub; the worker log "
+                        "has the details."
                     ),
                 )
         if outcome == "cancelled":
@@ -86,7 +87,8 @@ def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
     except Exception as error:
         log.exception("job %s failed", job.id)
         return "failed", (
-            f"The worker hit an unexpected error ({type(error).__name__}: {error}). "
+            f"The worker hit an unexpected error ({type(error).__name__}: "
+            f"{without_internals(str(error))}). "
             "This is a fault in GenHub or the model, not in your request; the worker "
             "log has the details."
         )

@@ -4,14 +4,13 @@ where `from_pretrained` reads from, and turn load failures and CUDA out-of-memor
 into sentences for the job's owner."""
 
 import logging
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from django.conf import settings
 
-from genhub.errors import JobError
+from genhub.errors import JobError, without_internals
 from genhub.models import AIModel, Job
 from genhub.worker import model_cache
 from genhub.worker.devices import free_cuda_memory, pick_device
@@ -20,7 +19,6 @@ from genhub.worker.progress import JobProgress
 log = logging.getLogger(__name__)
 
 Loaded = TypeVar("Loaded")
-_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/[^\s'\",:)]+")
 
 
 def load_cached(
@@ -69,7 +67,7 @@ def load_failed(aimodel: AIModel, error: BaseException) -> JobError:
         aimodel.source,
         error,
     )
-    reason = _ABSOLUTE_PATH.sub("…", str(error).replace(aimodel.source, "…"))
+    reason = without_internals(str(error).replace(aimodel.source, "…"))
     return JobError(
         f"Model '{aimodel.name}' could not be loaded ({type(error).__name__}: {reason}). "
         "An admin can check the model's source in the admin; the worker log has the details."

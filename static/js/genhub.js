@@ -210,8 +210,8 @@ const GenHub = (() => {
       try {
         const modality = panel.dataset.queue;
         const [queued, running] = await Promise.all([
-          call("GET", `/jobs?modality=${modality}&status=queued&page_size=50`),
-          call("GET", `/jobs?modality=${modality}&status=running&page_size=50`),
+          call("GET", `/jobs?modality=${modality}&status=queued&mine=true&page_size=50`),
+          call("GET", `/jobs?modality=${modality}&status=running&mine=true&page_size=50`),
         ]);
         const jobs = [...running.data.items, ...queued.data.items.reverse()];
         document.dispatchEvent(new CustomEvent("genhub:queue", { detail: jobs }));

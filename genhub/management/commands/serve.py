@@ -15,6 +15,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from genhub import modalities
+
 
 class Command(BaseCommand):
     help = __doc__
@@ -26,7 +28,9 @@ class Command(BaseCommand):
             "--tiny", action="store_true", help="Use tiny random models (no download)."
         )
         parser.add_argument(
-            "--queues", default="text,image,audio", help="Queues the worker serves."
+            "--queues",
+            default=",".join(m.queue for m in modalities.all_modalities()),
+            help="Queues the worker serves (default: every registered modality's).",
         )
 
     def handle(
