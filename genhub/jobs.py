@@ -133,9 +133,7 @@ def enqueue(job: Job) -> None:
     """Send the job's id to its modality's queue. Call only after commit."""
     try:
         # By name: the web process never imports the worker's task module.
-        celery_app.send_task(
-            RUN_JOB_TASK, args=[str(job.id)], queue=modalities.get(job.modality).queue
-        )
+        celery_app.send_task(RUN_JOB_TASK, args=[str(job.id)], queue=job.model.job_queue)
     except Exception as exc:
         log.exception("could not enqueue job %s", job.id)
         fail_job(
@@ -326,7 +324,8 @@ def resend_waiting_jobs() -> int:
     """
     cutoff = timezone.now() - timedelta(seconds=settings.GENHUB_JOB_RESEND_SECONDS)
     resent = 0
-    for job in Job.objects.filter(status=JobStatus.QUEUED, enqueued_at__lt=cutoff):
+    waiting = Job.objects.filter(status=JobStatus.QUEUED, enqueued_at__lt=cutoff)
+    for job in waiting.select_related("model"):
         touched = Job.objects.filter(
             pk=job.pk, status=JobStatus.QUEUED, enqueued_at=job.enqueued_at
         ).update(enqueued_at=timezone.now())

@@ -65,6 +65,18 @@ class AIModel(models.Model):
             "Audio: max_duration, melody (true for a musicgen-melody model). Unknown keys are refused."
         ),
     )
+    queue = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="The Celery queue its jobs go to; blank for its modality's queue. "
+        "Give a large model a queue of its own and start workers for it "
+        "(celery -A genhub worker -Q NAME).",
+    )
+    pinned = models.BooleanField(
+        default=False,
+        help_text="Workers keep it loaded once loaded: never evicted for another model, "
+        "never unloaded when idle.",
+    )
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -132,6 +144,11 @@ class AIModel(models.Model):
         elif problem := _default_params_problem(modality.params_schema, self.default_params):
             problems["default_params"] = problem
         return problems
+
+    @property
+    def job_queue(self) -> str:
+        """Where this model's jobs are sent: its own queue, or its modality's."""
+        return self.queue or self.modality
 
     @property
     def usable_default_params(self) -> dict[str, Any]:

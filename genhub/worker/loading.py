@@ -39,7 +39,7 @@ def load_cached(
         )
     device = pick_device(aimodel.device)
     entry, cached = model_cache.get_or_load(
-        (*aimodel.cache_key, device), lambda: load(aimodel, device), nbytes
+        (*aimodel.cache_key, device), lambda: load(aimodel, device), nbytes, aimodel.name
     )
     progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
     return entry.value, device

@@ -10,7 +10,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +23,8 @@ class CachedModel:
     value: Any
     nbytes: int
     load_seconds: float
+    name: str = ""  # the AIModel's name, for the worker's heartbeat
+    last_used: float = field(default_factory=time.time)
 
 
 _entries: "OrderedDict[tuple, CachedModel]" = OrderedDict()
@@ -30,12 +32,13 @@ _lock = threading.Lock()
 
 
 def get_or_load(
-    key: tuple, load: Callable[[], Any], nbytes: Callable[[Any], int]
+    key: tuple, load: Callable[[], Any], nbytes: Callable[[Any], int], name: str = ""
 ) -> tuple[CachedModel, bool]:
     """The cached model for `key`, loading it on first use. Returns (entry, was_cached)."""
     with _lock:
         if key in _entries:
             _entries.move_to_end(key)
+            _entries[key].last_used = time.time()
             return _entries[key], True
         started = time.monotonic()
         import torch
@@ -55,11 +58,19 @@ def get_or_load(
 
             free_cuda_memory()
             value = load()
-        entry = CachedModel(value, nbytes(value), time.monotonic() - started)
+        entry = CachedModel(value, nbytes(value), time.monotonic() - started, name)
         _make_room(entry.nbytes)
         _entries[key] = entry
         log.info("loaded %s in %.1f s (%.0f MiB)", key, entry.load_seconds, entry.nbytes / 2**20)
         return entry, False
+
+
+def loaded_models() -> list[dict[str, Any]]:
+    """What this process holds, least recently used first: for its heartbeat."""
+    with _lock:
+        return [
+            {"name": e.name, "bytes": e.nbytes, "last_used": e.last_used} for e in _entries.values()
+        ]
 
 
 def _make_room(incoming: int) -> None:
