@@ -27,6 +27,11 @@ os.environ.update(
         "GENHUB_JOB_HEARTBEAT_SECONDS": "0.5",
         "GENHUB_JOB_STALE_SECONDS": "3",
         "GENHUB_SWEEP_SECONDS": "1",
+        "GENHUB_WORKER_HEARTBEAT_SECONDS": "0.5",
+        "GENHUB_WORKER_GONE_SECONDS": "5",
+        # Most tests submit jobs with no worker running; tests/test_workers.py
+        # turns this off to see jobs refused.
+        "GENHUB_ACCEPT_WITHOUT_WORKERS": "true",
         "GENHUB_MAX_PROMPT_CHARS": "2000",
         "DEBUG": "false",
     }

@@ -90,7 +90,13 @@ class Worker(Process):
             "--without-heartbeat",
         ]
         super().__init__(args, env, log)
-        _wait_for(lambda: "ready." in log.read_text(), 60, f"worker {name}", log)
+        # Ready, and its pool process has reported in: jobs for its queue are accepted.
+        _wait_for(
+            lambda: "ready." in (text := log.read_text()) and " reports in for " in text,
+            60,
+            f"worker {name}",
+            log,
+        )
 
 
 class WebServer(Process):

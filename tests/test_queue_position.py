@@ -1,4 +1,4 @@
-"""A queued job's place in its modality's queue: 1..n in the order the jobs were
+"""A queued job's place in its queue (its model's own, or its modality's): 1..n in the order the jobs were
 enqueued, and computed for a whole page of jobs in a constant number of queries."""
 
 import re
@@ -78,3 +78,24 @@ def test_the_generation_page_shows_places_in_a_few_queries(
         page = browser.get("/text/").content.decode()
     places = [int(n) for n in re.findall(r"#(\d+) in queue", page)]
     assert places == list(range(1, 31))
+
+
+def test_a_model_with_its_own_queue_is_counted_in_that_queue(alice_api, alice, tiny_text):
+    from genhub.models import AIModel
+
+    big = AIModel.objects.create(
+        name="big-text", modality="text", source_type="local", source="/m", queue="big"
+    )
+    add_jobs(alice, tiny_text, 3)  # queue "text", enqueued first
+    add_jobs(alice, big, 2, offset=10)  # queue "big", behind them in time only
+    items = alice_api.get("/api/v1/jobs?page_size=100").json()["items"]
+    places = sorted((job["model"], job["queue_position"]) for job in items)
+    assert places == [
+        ("big-text", 1),
+        ("big-text", 2),
+        ("tiny-text", 1),
+        ("tiny-text", 2),
+        ("tiny-text", 3),
+    ]
+    single = Job.objects.filter(model=big).order_by("enqueued_at").last()
+    assert single.queue_position() == 2  # the one-job path agrees

@@ -11,6 +11,7 @@ from genhub.api.auth import caller
 from genhub.api.schemas import ErrorOut, JobOut, JobPage, job_out
 from genhub.jobs import cancel_job
 from genhub.models import Job, JobStatus
+from genhub.waiting import add_waiting_notes
 
 router = Router(tags=["jobs"])
 
@@ -46,6 +47,7 @@ def list_jobs(request: HttpRequest, filters: Query[JobFilters]) -> dict[str, Any
     count = jobs.count()
     start = (filters.page - 1) * filters.page_size
     items = list(jobs[start : start + filters.page_size])
+    add_waiting_notes(items)
     next_url = None
     if start + filters.page_size < count:
         query = request.GET.copy()

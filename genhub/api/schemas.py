@@ -9,7 +9,8 @@ from ninja import Schema
 from pydantic import BaseModel
 
 from genhub.artifacts import links as artifact_links
-from genhub.models import AIModel, Artifact, Job
+from genhub.models import AIModel, Artifact, Job, JobStatus, Worker
+from genhub.waiting import add_waiting_notes
 
 
 class JobLinks(Schema):
@@ -49,6 +50,7 @@ class JobOut(Schema):
     metrics: dict[str, Any]
     cancel_requested: bool
     queue_position: int | None  # 1 = next to run; None when not queued
+    waiting: str | None  # why a queued job waits: its place and its queue's workers
     attempts: int
     created_at: datetime
     started_at: datetime | None
@@ -76,6 +78,35 @@ class ModelOut(Schema):
     description: str
 
 
+class LoadedModelOut(Schema):
+    name: str
+    bytes: int
+
+
+class WorkerJobOut(Schema):
+    id: str
+    modality: str
+
+
+class WorkerOut(Schema):
+    node: str
+    hostname: str
+    pid: int
+    state: str  # "idle", "busy" (see job) or "gone" (stopped, or not seen lately)
+    queues: list[str]
+    pool: str
+    concurrency: int
+    device: str  # "" until the worker has said
+    memory_total: int | None  # bytes of device memory
+    memory_free: int | None
+    loaded_models: list[LoadedModelOut]
+    job: WorkerJobOut | None
+    version: str
+    started_at: datetime
+    last_seen_at: datetime
+    stopped_at: datetime | None
+
+
 class ErrorOut(Schema):
     detail: Any
 
@@ -90,6 +121,10 @@ def job_links(job: Job, request: HttpRequest) -> dict[str, str]:
 
 
 def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
+    """A job as clients see it. For a page of jobs, call add_waiting_notes() on
+    the page first: one query for all of them instead of one per queued job."""
+    if job.status == JobStatus.QUEUED and not job.waiting:
+        add_waiting_notes([job])
     return {
         "id": str(job.id),
         "modality": job.modality,
@@ -103,6 +138,7 @@ def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
         "metrics": job.metrics,
         "cancel_requested": job.cancel_requested,
         "queue_position": job.queue_position(),
+        "waiting": job.waiting or None,
         "attempts": job.attempts,
         "created_at": job.created_at,
         "started_at": job.started_at,
@@ -161,4 +197,26 @@ def json_or_form_body(schema: type[BaseModel]) -> dict[str, Any]:
                 "multipart/form-data": {"schema": described},
             },
         }
+    }
+
+
+def worker_out(worker: Worker) -> dict[str, Any]:
+    job = worker.job
+    return {
+        "node": worker.node,
+        "hostname": worker.hostname,
+        "pid": worker.pid,
+        "state": worker.state,
+        "queues": worker.queue_names,
+        "pool": worker.pool,
+        "concurrency": worker.concurrency,
+        "device": worker.device,
+        "memory_total": worker.memory_total,
+        "memory_free": worker.memory_free,
+        "loaded_models": worker.loaded_models,
+        "job": {"id": str(job.id), "modality": job.modality} if job else None,
+        "version": worker.version,
+        "started_at": worker.started_at,
+        "last_seen_at": worker.last_seen_at,
+        "stopped_at": worker.stopped_at,
     }

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, IntegerField, OuterRef, Subquery, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models.functions import Coalesce, NullIf
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -55,17 +55,24 @@ class JobQuerySet(models.QuerySet["Job"]):
             return self.all()
         return self.filter(owner=user)
 
+    def with_queue_name(self) -> "JobQuerySet":
+        """Each job with the queue it was sent to (`queue_name`): its model's own
+        queue, or its modality's (AIModel.job_queue, in SQL)."""
+        own = NullIf(F("model__queue"), Value(""))
+        return self.annotate(queue_name=Coalesce(own, F("model__modality")))
+
     def with_queue_position(self) -> "JobQuerySet":
-        """Each job with its place in its modality's queue, for `queue_position()`:
-        one correlated COUNT inside this query instead of one query per job."""
+        """Each job with its place in its queue, for `queue_position()`: one
+        correlated COUNT inside this query instead of one query per job."""
         ahead = (
-            Job.objects.filter(
-                modality=OuterRef("modality"),
+            Job.objects.with_queue_name()
+            .filter(  # type: ignore[misc]  # queue_name is an annotation
+                queue_name=OuterRef("queue_name"),
                 status=JobStatus.QUEUED,
                 enqueued_at__lt=OuterRef("enqueued_at"),
             )
             .order_by()  # the default ordering would join the GROUP BY
-            .values("modality")
+            .values("status")
             .annotate(count=Count("pk"))
             .values("count")
         )
@@ -78,7 +85,7 @@ class JobQuerySet(models.QuerySet["Job"]):
             default=None,
             output_field=IntegerField(),
         )
-        return self.annotate(queue_place=place)
+        return self.with_queue_name().annotate(queue_place=place)  # type: ignore[no-redef]
 
 
 class Job(models.Model):
@@ -110,6 +117,8 @@ class Job(models.Model):
 
     # Set on jobs loaded through JobQuerySet.with_queue_position().
     queue_place: int | None = None
+    # Why a queued job waits, a sentence; set by genhub.waiting.add_waiting_notes().
+    waiting: str = ""
 
     class Meta:
         ordering = ["-created_at"]
@@ -141,13 +150,15 @@ class Job(models.Model):
         return self.status in TERMINAL_STATUSES
 
     def queue_position(self) -> int | None:
-        """1 for the next job its modality's workers will take; None unless queued."""
+        """1 for the next job its queue's workers will take; None unless queued."""
         if self.status != JobStatus.QUEUED or self.enqueued_at is None:
             return None
         if self.queue_place is not None:  # loaded through with_queue_position()
             return self.queue_place
-        ahead = Job.objects.filter(
-            modality=self.modality, status=JobStatus.QUEUED, enqueued_at__lt=self.enqueued_at
+        ahead = Job.objects.with_queue_name().filter(  # type: ignore[misc]  # an annotation
+            queue_name=self.model.job_queue,
+            status=JobStatus.QUEUED,
+            enqueued_at__lt=self.enqueued_at,
         )
         return ahead.count() + 1
 

@@ -11,9 +11,10 @@ from django.shortcuts import redirect, render
 
 from genhub import modalities
 from genhub.errors import BodyTooLarge, InvalidInput
-from genhub.jobs import QueueUnavailable, submit_job
+from genhub.jobs import NoWorkerForQueue, QueueUnavailable, submit_job
 from genhub.models import AIModel, Job, JobStatus
 from genhub.request_bodies import generation_fields
+from genhub.waiting import add_waiting_notes
 from genhub.web.forms import errors_by_field, schema_fields
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
@@ -57,6 +58,8 @@ def generation_page(
             errors = {"__all__": str(error)}
         except QueueUnavailable:
             errors = {"__all__": "The job queue is unreachable, so nothing was queued. Try again."}
+        except NoWorkerForQueue as error:
+            errors = {"__all__": str(error)}
         status = 422
     defaults = chosen.usable_default_params if chosen else {}
     made = dict(defaults=defaults, values=values, errors=errors, kinds=kinds)
@@ -77,7 +80,9 @@ def generation_page(
 
 def _active_jobs(request: HttpRequest, modality: str) -> list[Job]:
     jobs = Job.objects.filter(owner=_user(request), modality=modality, status__in=ACTIVE)
-    return list(jobs.with_queue_position().select_related("model").order_by("created_at"))
+    active = list(jobs.with_queue_position().select_related("model").order_by("created_at"))
+    add_waiting_notes(active)
+    return active
 
 
 def _recent_jobs(request: HttpRequest, modality: str) -> list[Job]:

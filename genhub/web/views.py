@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 
 from genhub import modalities
 from genhub.models import AIModel, Job, JobStatus
+from genhub.waiting import add_waiting_notes
 from genhub.web.job_details import metric_details, param_details
 
 
@@ -29,6 +30,7 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
         .prefetch_related("artifacts"),
         pk=job_id,
     )
+    add_waiting_notes([job])
     outputs = [a for a in job.artifacts.all() if a.role == "output"]
     inputs = [a for a in job.artifacts.all() if a.role == "input"]
     modality = modalities.find(job.modality)

@@ -1,0 +1,55 @@
+"""Why a queued job waits: its place, and what the workers of its queue are doing.
+
+"#2 in queue 'image'. 1 worker serves it: busy with an audio job." The API
+gives it as a job's `waiting`; the job page and the queue panel show it. The
+workers are read once for a whole page of jobs, whatever its length.
+"""
+
+from collections.abc import Iterable, Sequence
+
+from genhub.models import Job, JobStatus, Worker
+
+
+def add_waiting_notes(jobs: Iterable[Job]) -> None:
+    """Set `waiting` on each queued job in `jobs` (one query when any is queued)."""
+    queued = [job for job in jobs if job.status == JobStatus.QUEUED]
+    if not queued:
+        return
+    # Every live worker: a handful of rows, and fewer queries than one per queue.
+    workers = [
+        (set(queues.split(",")), modality)
+        for queues, modality in Worker.objects.live().values_list("queues", "job__modality")
+    ]
+    for job in queued:
+        queue = job.model.job_queue
+        busy_with = [modality for queues, modality in workers if queue in queues]
+        job.waiting = f"#{job.queue_position()} in queue '{queue}'. {_workers(busy_with)}"
+
+
+def _workers(busy_with: Sequence[str | None]) -> str:
+    """What the workers of one queue do, from the modality of each one's job
+    (None for an idle worker)."""
+    if not busy_with:
+        return "No worker serves it right now; the job waits until one starts."
+    if len(busy_with) == 1:
+        modality = busy_with[0]
+        doing = f"busy with {_a(modality)} {modality} job" if modality else "idle"
+        return f"1 worker serves it: {doing}."
+    busy = [modality for modality in busy_with if modality]
+    parts = []
+    if len(busy) == 1:
+        parts.append(f"1 busy with {_a(busy[0])} {busy[0]} job")
+    elif busy:
+        kinds = _and(list(dict.fromkeys(busy)))  # each modality once, in order
+        parts.append(f"{len(busy)} busy with {kinds} jobs")
+    if idle := len(busy_with) - len(busy):
+        parts.append(f"{idle} idle")
+    return f"{len(busy_with)} workers serve it: {', '.join(parts)}."
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
