@@ -46,6 +46,7 @@ from genhub.worker.loading import (
     load_cached,
     load_failed,
     out_of_memory_becomes,
+    preload_cached,
     pretrained_location,
 )
 from genhub.worker.progress import JobProgress
@@ -119,6 +120,12 @@ def load(aimodel: AIModel, device: str) -> MusicModel:
 
 def _nbytes(loaded: MusicModel) -> int:
     return sum(p.numel() * p.element_size() for p in loaded.model.parameters())
+
+
+def preload(aimodel: AIModel) -> bool:
+    """Load the model before its first job: the admin's Preload (genhub/worker/commands.py).
+    False when it was loaded already."""
+    return preload_cached(aimodel, load, _nbytes)
 
 
 # --- generate ---------------------------------------------------------------

@@ -1,18 +1,22 @@
 """Model management, jobs and API keys in the Django admin."""
 
+from collections.abc import Callable
 from typing import Any
 
+import redis
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from genhub import modalities
+from genhub import modalities, model_commands
 from genhub.artifacts import links
 from genhub.jobs import JobConflict, cancel_job
-from genhub.models import AIModel, ApiKey, Artifact, Job
+from genhub.models import AIModel, ApiKey, Artifact, Job, Worker
 
 
 class AIModelForm(forms.ModelForm):
@@ -32,6 +36,7 @@ class AIModelForm(forms.ModelForm):
             "device",
             "enabled",
             "is_default",
+            "pinned",
             "default_params",
             "options",
             "description",
@@ -63,6 +68,49 @@ class AIModelAdmin(admin.ModelAdmin):
     list_editable = ["enabled"]
     search_fields = ["name", "source", "description"]
     readonly_fields = ["created_at", "updated_at"]
+    actions = ["preload_on_workers", "unload_from_workers"]
+
+    @admin.action(description="Preload on its workers")
+    def preload_on_workers(self, request: HttpRequest, queryset: QuerySet[AIModel]) -> None:
+        self._tell_workers(request, queryset, model_commands.preload_on_workers, "preload")
+
+    @admin.action(description="Unload from its workers")
+    def unload_from_workers(self, request: HttpRequest, queryset: QuerySet[AIModel]) -> None:
+        self._tell_workers(request, queryset, model_commands.unload_from_workers, "unload")
+
+    def _tell_workers(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[AIModel],
+        tell: Callable[[AIModel], int],
+        verb: str,
+    ) -> None:
+        for aimodel in queryset:
+            queue = aimodel.job_queue
+            try:
+                heard = tell(aimodel)
+            except redis.RedisError:
+                self.message_user(
+                    request,
+                    f"Redis could not be reached, so no worker was asked to {verb} "
+                    f"{aimodel.name}. Try again once it is back.",
+                    messages.ERROR,
+                )
+                return
+            if heard:
+                processes = f"{heard} worker process{'es' if heard != 1 else ''}"
+                self.message_user(
+                    request,
+                    f"Asked {processes} of queue '{queue}' to {verb} {aimodel.name}.",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(
+                    request,
+                    f"No worker serves queue '{queue}' now, so none was asked to {verb} "
+                    f"{aimodel.name}.",
+                    messages.WARNING,
+                )
 
 
 class ArtifactInline(admin.TabularInline):
@@ -132,6 +180,67 @@ class JobAdmin(admin.ModelAdmin):
             except JobConflict:
                 pass
         self.message_user(request, f"Cancel requested for {done} job(s).", messages.SUCCESS)
+
+
+@admin.register(Worker)
+class WorkerAdmin(admin.ModelAdmin):
+    """What each worker process last reported; the workers write it, nobody else."""
+
+    list_display = [
+        "state_label",
+        "node",
+        "pid",
+        "queues",
+        "device",
+        "memory",
+        "models",
+        "running_job",
+        "seen",
+    ]
+    list_filter = ["pool", "hostname"]
+    search_fields = ["node", "hostname", "queues"]
+    list_select_related = ["job"]
+    readonly_fields = [f.name for f in Worker._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="state")
+    def state_label(self, worker: Worker) -> str:
+        return worker.state
+
+    @admin.display(description="free memory")
+    def memory(self, worker: Worker) -> str:
+        if worker.memory_total is None or worker.memory_free is None:
+            return "–"
+        return f"{_bytes(worker.memory_free)} of {_bytes(worker.memory_total)}"
+
+    @admin.display(description="loaded models")
+    def models(self, worker: Worker) -> str:
+        loaded = worker.loaded_models if isinstance(worker.loaded_models, list) else []
+        return ", ".join(f"{m.get('name')} ({_bytes(m.get('bytes') or 0)})" for m in loaded) or "–"
+
+    @admin.display(description="last seen", ordering="last_seen_at")
+    def seen(self, worker: Worker) -> str:
+        # Seconds, not a date: what tells a live worker from a gone one.
+        return f"{(timezone.now() - worker.last_seen_at).total_seconds():.0f} s ago"
+
+    @admin.display(description="running job")
+    def running_job(self, worker: Worker) -> str:
+        if worker.job is None:
+            return "–"
+        url = reverse("admin:genhub_job_change", args=[worker.job.pk])
+        return format_html('<a href="{}">{} job</a>', url, worker.job.modality)
+
+
+def _bytes(count: int) -> str:
+    """GiB from 1 GiB up, else MiB: how device memory and model sizes read."""
+    if count >= 2**30:
+        return f"{count / 2**30:.1f} GiB"
+    return f"{count / 2**20:.0f} MiB"
 
 
 class ApiKeyForm(forms.ModelForm):

@@ -32,7 +32,12 @@ from genhub import artifacts
 from genhub.errors import JobCancelled, JobError, without_internals
 from genhub.models import AIModel, Job
 from genhub.worker.devices import free_cuda_memory, pick_dtype
-from genhub.worker.loading import load_cached, load_failed, pretrained_location
+from genhub.worker.loading import (
+    load_cached,
+    load_failed,
+    preload_cached,
+    pretrained_location,
+)
 from genhub.worker.progress import JobProgress
 from imagegen import pngs, previews
 from imagegen.params import ImageParams
@@ -160,6 +165,12 @@ def _nbytes(model: ImageModel) -> int:
         if isinstance(component, torch.nn.Module):
             total += sum(p.numel() * p.element_size() for p in component.parameters())
     return total
+
+
+def preload(aimodel: AIModel) -> bool:
+    """Load the model before its first job: the admin's Preload (genhub/worker/commands.py).
+    False when it was loaded already."""
+    return preload_cached(aimodel, load, _nbytes)
 
 
 # --- generate ---------------------------------------------------------------

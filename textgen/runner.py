@@ -20,6 +20,7 @@ from genhub.worker.loading import (
     load_cached,
     load_failed,
     out_of_memory_becomes,
+    preload_cached,
     pretrained_location,
 )
 from genhub.worker.progress import JobProgress
@@ -55,6 +56,12 @@ def load(aimodel: AIModel, device: str) -> tuple[Any, Any]:
 def _nbytes(loaded: tuple[Any, Any]) -> int:
     model, _ = loaded
     return sum(p.numel() * p.element_size() for p in model.parameters())
+
+
+def preload(aimodel: AIModel) -> bool:
+    """Load the model before its first job: the admin's Preload (genhub/worker/commands.py).
+    False when it was loaded already."""
+    return preload_cached(aimodel, load, _nbytes)
 
 
 # --- generate ---------------------------------------------------------------

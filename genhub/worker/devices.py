@@ -38,6 +38,20 @@ def pick_dtype(dtype: str, device: str) -> Any:
     return torch.float32
 
 
+def total_memory(device: str) -> int:
+    """Bytes of memory on `device`: the GPU's own, or the machine's RAM for 'cpu'."""
+    if device.startswith("cuda"):
+        import torch
+
+        index = torch.device(device).index
+        if index is None:
+            index = torch.cuda.current_device()
+        return int(torch.cuda.get_device_properties(index).total_memory)
+    import psutil
+
+    return int(psutil.virtual_memory().total)
+
+
 def free_cuda_memory() -> None:
     import gc
 

@@ -1,5 +1,6 @@
 """What every runner does the same way around its own loader: check the model's
-row, pick the device, load through the cache (recording hit and load time), say
+row, pick the device, load through the cache (its size estimated first, so room
+is made before the load; hit and load time recorded), preload for the admin, say
 where `from_pretrained` reads from, and turn load failures and CUDA out-of-memory
 into sentences for the job's owner."""
 
@@ -13,7 +14,8 @@ from django.conf import settings
 from genhub.errors import JobError, without_internals
 from genhub.models import AIModel, Job
 from genhub.worker import model_cache
-from genhub.worker.devices import free_cuda_memory, pick_device
+from genhub.worker.devices import free_cuda_memory, pick_device, pick_dtype
+from genhub.worker.model_size import estimated_bytes
 from genhub.worker.progress import JobProgress
 
 log = logging.getLogger(__name__)
@@ -28,9 +30,28 @@ def load_cached(
     nbytes: Callable[[Loaded], int],
 ) -> tuple[Loaded, str]:
     """(the job's loaded model, its device). Loaded on first use and kept by this
-    worker process; the job's metrics say whether it was cached and how long
-    loading took."""
-    aimodel = job.model
+    worker process; the job holds it until it ends (model_cache.release_all).
+    The job's metrics say whether it was cached and how long loading took."""
+    entry, cached, device = _from_cache(job.model, load, nbytes, hold=True)
+    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
+    return entry.value, device
+
+
+def preload_cached(
+    aimodel: AIModel, load: Callable[[AIModel, str], Any], nbytes: Callable[[Any], int]
+) -> bool:
+    """Load `aimodel` into this worker process's cache before a job asks for it
+    (the admin's Preload). Returns False when it was loaded already."""
+    _, cached, _ = _from_cache(aimodel, load, nbytes, hold=False)
+    return not cached
+
+
+def _from_cache(
+    aimodel: AIModel,
+    load: Callable[[AIModel, str], Loaded],
+    nbytes: Callable[[Loaded], int],
+    hold: bool,
+) -> tuple[model_cache.CachedModel, bool, str]:
     problems = aimodel.config_problems()
     if problems:
         raise JobError(
@@ -39,10 +60,17 @@ def load_cached(
         )
     device = pick_device(aimodel.device)
     entry, cached = model_cache.get_or_load(
-        (*aimodel.cache_key, device), lambda: load(aimodel, device), nbytes, aimodel.name
+        (*aimodel.cache_key, device),
+        lambda: load(aimodel, device),
+        nbytes,
+        name=aimodel.name,
+        device=device,
+        pinned=aimodel.pinned,
+        # In the dtype the runner loads it in: pick_dtype is what every runner uses.
+        estimate=lambda: estimated_bytes(aimodel, pick_dtype(aimodel.dtype, device).itemsize),
+        hold=hold,
     )
-    progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
-    return entry.value, device
+    return entry, cached, device
 
 
 def pretrained_location(aimodel: AIModel) -> tuple[str, dict[str, Any]]:
