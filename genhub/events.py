@@ -23,6 +23,7 @@ from channels.layers import get_channel_layer
 
 from genhub import redis_clients
 from genhub.models import Job
+from genhub.outages import REDIS_ERRORS
 
 log = logging.getLogger(__name__)
 
@@ -130,12 +131,20 @@ class _EventSender:
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
+        redis_away = False  # one warning per outage, not a traceback per token
         while True:
             item = self.queue.get()
             try:
                 item.event["seq"] = _record(item)
                 message = {"type": EVENT_MESSAGE_TYPE, "event": item.event}
                 self.loop.run_until_complete(self.layer.group_send(item.group, message))
+                if redis_away:
+                    log.warning("job events reach Redis again")
+                    redis_away = False
+            except REDIS_ERRORS as error:
+                if not redis_away:
+                    log.warning("job events are dropped until Redis answers again (%s)", error)
+                redis_away = True
             except Exception:
                 # A lost event is recoverable (the snapshot has the state); a
                 # crashed sender would silence every later job of this process.

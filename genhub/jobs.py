@@ -19,7 +19,7 @@ from genhub import artifacts, cancel_flags, events, modalities
 from genhub.celery import RUN_JOB_TASK
 from genhub.celery import app as celery_app
 from genhub.errors import InvalidInput
-from genhub.models import AIModel, Job, JobStatus
+from genhub.models import AIModel, Job, JobStatus, Worker
 from genhub.models.job import ALLOWED_TRANSITIONS
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,18 @@ class JobConflict(Exception):
 
 class QueueUnavailable(Exception):
     """The broker could not be reached; the job was failed, not left queued."""
+
+
+class NoWorkerForQueue(Exception):
+    """No live worker serves the queue a job would go to; nothing was stored."""
+
+    def __init__(self, queue: str) -> None:
+        self.queue = queue
+        super().__init__(
+            f"No worker is serving the queue '{queue}' right now, so the job was not "
+            "accepted. Try again in a minute; if it persists, ask an admin to start one "
+            f"(celery -A genhub worker -Q {queue})."
+        )
 
 
 def transition(
@@ -98,7 +110,8 @@ def _names(models: Any) -> str:
 
 def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[str, Any]) -> Job:
     """Validate, record and enqueue a job. Raises InvalidInput or pydantic's
-    ValidationError for bad input, QueueUnavailable when Redis is down."""
+    ValidationError for bad input, NoWorkerForQueue when no live worker serves the
+    model's queue, QueueUnavailable when Redis is down."""
     model = resolve_model(modality, model_name)
     schema = modalities.get(modality).params_schema
     # Request params override the model's defaults; the result is validated again
@@ -108,6 +121,7 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
     )
     stored = validated.model_dump(mode="json")
     uploads = validated.uploads()
+    _check_served(model.job_queue)
     with transaction.atomic():
         job = Job.objects.create(
             owner=owner,
@@ -129,11 +143,19 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
     return job
 
 
+def _check_served(queue: str) -> None:
+    """Refuse a job that nothing would run, rather than let it wait unseen."""
+    if settings.GENHUB_ACCEPT_WITHOUT_WORKERS:
+        return  # workers scaled from zero start when jobs wait
+    if not Worker.objects.live().serving(queue).exists():
+        raise NoWorkerForQueue(queue)
+
+
 def enqueue(job: Job) -> None:
-    """Send the job's id to its modality's queue. Call only after commit."""
+    """Send the job's id to its queue, or fail the job when the broker cannot be
+    reached (QueueUnavailable). Call only after commit."""
     try:
-        # By name: the web process never imports the worker's task module.
-        celery_app.send_task(RUN_JOB_TASK, args=[str(job.id)], queue=job.model.job_queue)
+        send_to_queue(job)
     except Exception as exc:
         log.exception("could not enqueue job %s", job.id)
         fail_job(
@@ -143,6 +165,13 @@ def enqueue(job: Job) -> None:
             expect=[JobStatus.QUEUED],
         )
         raise QueueUnavailable(str(exc)) from exc
+
+
+def send_to_queue(job: Job) -> None:
+    """Send the job's id to its model's queue; raises when the broker is away."""
+    # By name: the web process never imports the worker's task module. The retry
+    # policy (CELERY_TASK_PUBLISH_RETRY_POLICY) keeps an unreachable broker brief.
+    celery_app.send_task(RUN_JOB_TASK, args=[str(job.id)], queue=job.model.job_queue)
 
 
 # --- run --------------------------------------------------------------------
@@ -298,7 +327,12 @@ def recover_stale_jobs() -> int:
             # Clients drop the text of the dead attempt: the next one starts over.
             events.publish(requeued, "requeued", reset_text=True, attempts=requeued.attempts)
             events.drain()  # recorded before a new attempt can publish `started`
-            enqueue(requeued)
+            try:
+                send_to_queue(requeued)
+            except Exception:
+                # It stays queued, not failed: the sweep sends it again once Redis
+                # answers (genhub/worker/broker_marker.py) or the resend timer fires.
+                log.warning("job %s requeued, but Redis is unreachable to send it", job.id)
         else:
             failed = fail_job(
                 job,
@@ -330,6 +364,23 @@ def resend_waiting_jobs() -> int:
             pk=job.pk, status=JobStatus.QUEUED, enqueued_at=job.enqueued_at
         ).update(enqueued_at=timezone.now())
         if touched:
-            enqueue(job)
+            send_to_queue(job)  # raises while Redis is away: the job stays queued
             resent += 1
+    return resent
+
+
+def resend_queued_jobs() -> int:
+    """Send again the id of every queued job, oldest first, so the new queue keeps
+    the old order. For a broker that lost its messages (Redis came back without
+    its data; see genhub/worker/broker_marker.py), so nothing waits for the
+    resend timer. A job whose message survived gets a second one, which is
+    harmless: the first to arrive claims it, the other finds it running.
+
+    Raises when the broker is away again; the job stays queued, not failed.
+    """
+    waiting = Job.objects.filter(status=JobStatus.QUEUED).select_related("model")
+    resent = 0
+    for job in waiting.order_by("enqueued_at", "created_at"):
+        send_to_queue(job)
+        resent += 1
     return resent

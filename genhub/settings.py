@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view that finds the database or Redis away answers 503 with Retry-After, not 500.
+    "genhub.outages.OutageMiddleware",
     # Last, as axes asks: it turns a login refused for a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -184,6 +186,9 @@ MEDIA_URL = "media/"
 
 # --- Redis: broker, channel layer and live job state ------------------------
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+# How long a connection to Redis may take before it counts as down, so that a
+# request meeting an unreachable Redis answers 503 in seconds instead of hanging.
+REDIS_CONNECT_TIMEOUT_SECONDS = 2.0
 
 # The pub/sub layer: one PUBLISH per event and a push to each subscribed web
 # process, where the list-based layer runs a Lua script per send and a blocking
@@ -208,6 +213,16 @@ GENHUB_SWEEP_SECONDS = env.float("GENHUB_SWEEP_SECONDS", default=10.0)
 # A job still queued after this long is sent to the broker again, in case the
 # broker lost its message (see jobs.resend_waiting_jobs).
 GENHUB_JOB_RESEND_SECONDS = env.float("GENHUB_JOB_RESEND_SECONDS", default=900.0)
+# A worker that finished a job while the database is unreachable keeps the outcome
+# and tries to save it again, with backoff, for this long before it gives up.
+GENHUB_JOB_SAVE_RETRY_SECONDS = env.float("GENHUB_JOB_SAVE_RETRY_SECONDS", default=600.0)
+# Each process that runs jobs records itself this often (genhub/worker/reporting.py);
+# one not seen for GENHUB_WORKER_GONE_SECONDS is shown as gone.
+GENHUB_WORKER_HEARTBEAT_SECONDS = env.float("GENHUB_WORKER_HEARTBEAT_SECONDS", default=5.0)
+GENHUB_WORKER_GONE_SECONDS = env.float("GENHUB_WORKER_GONE_SECONDS", default=30.0)
+# A job is refused (503) when no live worker serves its queue, unless this is true:
+# deployments that start workers only when jobs wait (scaled from zero) need it.
+GENHUB_ACCEPT_WITHOUT_WORKERS = env.bool("GENHUB_ACCEPT_WITHOUT_WORKERS", default=False)
 # Text that arrives within this window after an event waits for the next one; the
 # first text of a job goes out at once. Each event costs a few ms of CPU across the
 # worker, Redis, the web process and the client, which on a CPU-only machine comes
@@ -227,7 +242,21 @@ CELERY_TASK_IGNORE_RESULT = True  # results live on the Job row
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Redis hands an unacknowledged message to another worker after this long; it
 # must outlast the longest job or a slow job would be delivered twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": GENHUB_JOB_TIME_LIMIT + 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": GENHUB_JOB_TIME_LIMIT + 600,
+    "socket_connect_timeout": REDIS_CONNECT_TIMEOUT_SECONDS,
+}
+# Sending a job id: three quick tries (the first send after a Redis restart meets a
+# dead pooled connection), then the job fails and the request answers 503.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# A running job keeps running when the worker loses Redis: its state lives in the
+# database, and a second delivery of its message finds it claimed.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Pool processes import torch and the runners before taking work (genhub/worker/warmup.py);
 # Celery's default 4 s to report ready would kill them on a slow disk.
@@ -255,8 +284,14 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = GENHUB_MAX_REQUEST_BYTES
 # --- Models -----------------------------------------------------------------
 GENHUB_DEVICE = env.str("GENHUB_DEVICE", default="auto")  # auto | cpu | cuda
 GENHUB_MODEL_DIR = Path(env.str("GENHUB_MODEL_DIR", default=str(VAR_DIR / "models")))
-# Memory the per-worker model cache may hold, in GiB; 0 picks a share of the device.
+# Memory each job-running worker process's model cache may hold, in GiB. 0: a
+# GENHUB_MODEL_CACHE_FRACTION of the device (GPU memory, or RAM on a CPU), divided
+# among the worker's pool processes. Workers started separately on one GPU each
+# need GENHUB_MODEL_CACHE_GB (docs/models.md, "Memory budgets").
 GENHUB_MODEL_CACHE_GB = env.float("GENHUB_MODEL_CACHE_GB", default=0.0)
+GENHUB_MODEL_CACHE_FRACTION = env.float("GENHUB_MODEL_CACHE_FRACTION", default=0.8)
+# A model no job has used for this long is unloaded (pinned ones stay); 0 = never.
+GENHUB_MODEL_IDLE_MINUTES = env.float("GENHUB_MODEL_IDLE_MINUTES", default=30.0)
 
 LOGGING = {
     "version": 1,

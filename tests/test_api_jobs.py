@@ -126,6 +126,7 @@ def test_a_broker_that_cannot_be_reached_is_a_503_and_a_failed_job(alice_api, ti
         app.conf.broker_url = real_broker
         fresh_connections()
     assert response.status_code == 503
+    assert response["Retry-After"] == "30"
     assert "queue is unreachable" in response.json()["detail"]
     job = Job.objects.get()
     assert job.status == "failed" and "could not be reached" in job.error

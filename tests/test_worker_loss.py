@@ -42,6 +42,8 @@ def test_a_killed_pool_process_gets_its_job_run_again(alice_client, start_worker
 def test_a_job_that_kills_its_worker_twice_fails_with_a_reason(alice_client, start_worker):
     start_worker("victim")
     job = alice_client.generate_text(**LONG)
+    # Queued behind the poison job: it must still run.
+    after = alice_client.generate_text(prompt="Hello", max_new_tokens=8)
     with alice_client.events(job["id"]) as socket:
         read_until_token(socket)
         os.kill(running_pid(job["id"]), signal.SIGKILL)
@@ -55,6 +57,9 @@ def test_a_job_that_kills_its_worker_twice_fails_with_a_reason(alice_client, sta
     final = alice_client.job(job["id"])
     assert final["status"] == "failed"
     assert "stopped unexpectedly, 2 times" in final["error"]
+    # The queue goes on: the job behind it runs, once.
+    behind = alice_client.wait(after["id"], {"succeeded", "failed"}, timeout=90)
+    assert behind["status"] == "succeeded" and behind["attempts"] == 1
 
 
 def test_a_job_on_a_machine_that_died_is_taken_over_by_another_worker(alice_client, start_worker):

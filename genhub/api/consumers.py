@@ -2,19 +2,31 @@
 events, closing after the terminal one. Any other path is refused."""
 
 import json
+import logging
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
+from genhub.api import stream_watch
 from genhub.events import read_live_state
 from genhub.models import Job
+from genhub.outages import DATABASE_ERRORS, REDIS_ERRORS
+
+log = logging.getLogger(__name__)
 
 TERMINAL_EVENTS = frozenset({"succeeded", "failed", "cancelled"})
 CLOSE_BAD_FRAME = 4400
 CLOSE_NOT_AUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
+# Redis (the channel layer and the live state) went away or restarted: the page
+# reconnects and resumes from a fresh snapshot. See genhub/api/stream_watch.py.
+CLOSE_INTERRUPTED = 4503
+INTERRUPTED = (
+    "The live stream was interrupted (Redis or the database is unreachable, or Redis "
+    "restarted). Reconnect to resume from the job's current state."
+)
 
 
 @database_sync_to_async
@@ -34,21 +46,42 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
     closing = False
     group: str | None = None  # the job's group, once the connection is accepted
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except REDIS_ERRORS:
+            # Channels subscribes a new socket's channel before `connect`; with
+            # Redis away that fails: refuse the handshake (the page tries again
+            # with backoff) instead of an ASGI traceback per attempt.
+            log.warning("job socket refused: Redis is unreachable")
+            await send({"type": "websocket.close", "code": CLOSE_INTERRUPTED})
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_NOT_AUTHENTICATED)
             return
-        job = await _visible_job(user, self.scope["url_route"]["kwargs"]["job_id"])
+        try:
+            job = await _visible_job(user, self.scope["url_route"]["kwargs"]["job_id"])
+        except DATABASE_ERRORS:
+            await self.close(code=CLOSE_INTERRUPTED)  # the page tries again
+            return
         if job is None:  # someone else's job looks exactly like a missing one
             await self.close(code=CLOSE_NOT_FOUND)
             return
         self.group = job.group_name
         await self.accept()
-        # Subscribe before reading the state, so nothing published after the
-        # read can be missed; events the snapshot already holds are dropped by seq.
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        snapshot = await self._snapshot(job)
+        stream_watch.watch(self)  # before subscribing: a restart after this is seen
+        try:
+            # Subscribe before reading the state, so nothing published after the
+            # read can be missed; events the snapshot already holds are dropped by seq.
+            await self.channel_layer.group_add(self.group, self.channel_name)
+            snapshot = await self._snapshot(job)
+        except (*REDIS_ERRORS, *DATABASE_ERRORS):
+            await self.stream_interrupted()
+            return
+        if self.closing:  # interrupted while subscribing
+            return
         self.last_seq = snapshot["seq"]
         await self.send_json(snapshot)
         if snapshot["status"] in TERMINAL_EVENTS:
@@ -98,9 +131,23 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         self.closing = True
         await super().close(code, reason)
 
+    async def stream_interrupted(self) -> None:
+        """Redis went away or restarted, so events may be lost or numbered anew:
+        say so and close. The page reconnects (with backoff while Redis is away)
+        and resumes from a fresh snapshot."""
+        if self.closing:
+            return
+        job = self.scope["url_route"]["kwargs"]["job_id"]
+        await self.send_json({"type": "interrupted", "job": str(job), "detail": INTERRUPTED})
+        await self.close(code=CLOSE_INTERRUPTED)
+
     async def disconnect(self, code: int) -> None:
+        stream_watch.forget(self)
         if self.group is not None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            try:
+                await self.channel_layer.group_discard(self.group, self.channel_name)
+            except REDIS_ERRORS:
+                pass  # Redis is away; its subscriptions went with it
 
     async def job_event(self, message: dict[str, Any]) -> None:
         event = message["event"]

@@ -4,7 +4,9 @@ each registered modality. Mounted at /api/v1, docs at /api/v1/docs."""
 import json
 
 import pydantic
+import redis
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
@@ -16,9 +18,11 @@ from genhub.api.artifacts import router as artifacts_router
 from genhub.api.auth import API_AUTH, NOT_AUTHENTICATED
 from genhub.api.jobs import router as jobs_router
 from genhub.api.models import router as models_router
+from genhub.api.workers import router as workers_router
 from genhub.error_messages import readable_errors
 from genhub.errors import BodyTooLarge, InvalidInput
-from genhub.jobs import JobConflict, QueueUnavailable
+from genhub.jobs import JobConflict, NoWorkerForQueue, QueueUnavailable
+from genhub.outages import unavailable
 from genhub.request_bodies import body_error
 
 api = NinjaAPI(
@@ -100,11 +104,33 @@ def job_conflict(request: HttpRequest, exc: JobConflict) -> HttpResponse:
 @api.exception_handler(QueueUnavailable)
 def queue_unavailable(request: HttpRequest, exc: QueueUnavailable) -> HttpResponse:
     detail = "The job queue is unreachable, so the job was not queued. Try again shortly."
-    return api.create_response(request, {"detail": detail}, status=503)
+    response = api.create_response(request, {"detail": detail}, status=503)
+    response["Retry-After"] = "30"
+    return response
+
+
+@api.exception_handler(NoWorkerForQueue)
+def no_worker_for_queue(request: HttpRequest, exc: NoWorkerForQueue) -> HttpResponse:
+    response = api.create_response(request, {"detail": str(exc)}, status=503)
+    response["Retry-After"] = "30"  # about when a starting worker has reported in
+    return response
+
+
+@api.exception_handler(OperationalError)
+@api.exception_handler(InterfaceError)
+@api.exception_handler(redis.ConnectionError)
+@api.exception_handler(redis.TimeoutError)
+def service_unreachable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # The database or Redis went away mid-request: a 503 that says to retry, not a
+    # 500 (ninja would re-raise it, or show a traceback with DEBUG on).
+    response = unavailable(request, exc)
+    assert response is not None  # each class above is one `unavailable` answers
+    return response
 
 
 api.add_router("/jobs", jobs_router)
 api.add_router("/models", models_router)
 api.add_router("/artifacts", artifacts_router)
+api.add_router("/workers", workers_router)
 for modality in modalities.all_modalities():
     api.add_router(modality.api_prefix, modality.router)

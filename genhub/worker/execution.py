@@ -3,16 +3,21 @@ heartbeat, and record the outcome. Every way out ends the job in a terminal
 state with a sentence a person can act on."""
 
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import close_old_connections
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from genhub import artifacts, events, jobs, modalities
 from genhub.errors import InvalidInput, JobCancelled, JobError, without_internals
 from genhub.models import Job
+from genhub.outages import DATABASE_ERRORS
+from genhub.worker import model_cache, reporting
 from genhub.worker.heartbeat import Heartbeat
 from genhub.worker.progress import JobProgress
 
@@ -29,10 +34,12 @@ def execute_job(job_id: str, worker: str) -> None:
     if job.enqueued_at and job.started_at:
         progress.metrics["queue_seconds"] = (job.started_at - job.enqueued_at).total_seconds()
     ours = jobs.still_ours(job)
+    reporting.running(job_id)  # the worker's row shows it busy with this job
     try:
         _run_and_record(job, progress, ours)
     finally:
         events.drain()  # the outcome's event leaves before the task reports done
+        reporting.idle(job_id)
 
 
 def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:
@@ -43,9 +50,12 @@ def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:
         metrics = progress.metrics
         if outcome == "succeeded":
             try:
-                if jobs.succeed_job(job, detail, metrics) is not None and job.attempts > 1:
+                saved = _save_outcome(job, lambda: jobs.succeed_job(job, detail, metrics))
+                if saved is not None and job.attempts > 1:
                     artifacts.discard_outputs(job)
                 return
+            except DATABASE_ERRORS:
+                raise  # still away after the retries; failing the job would need it too
             except Exception as error:
                 log.exception("job %s: the result could not be saved", job.id)
                 outcome, detail = (
@@ -57,9 +67,43 @@ def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:
                     ),
                 )
         if outcome == "cancelled":
-            jobs.stop_cancelled_job(job, detail, metrics)
+            _save_outcome(job, lambda: jobs.stop_cancelled_job(job, detail, metrics))
         elif outcome == "failed":
-            jobs.fail_job(job, detail, where=ours, metrics=metrics)
+            _save_outcome(job, lambda: jobs.fail_job(job, detail, where=ours, metrics=metrics))
+
+
+def _save_outcome(job: Job, save: Callable[[], Job | None]) -> Job | None:
+    """Record the job's outcome, trying again with backoff while the database is
+    unreachable, for up to GENHUB_JOB_SAVE_RETRY_SECONDS: the result is in memory,
+    and losing it to a database restart would waste the whole run. The outcome's
+    event is published only once the row is saved, after every earlier event, so
+    waiting keeps the order. Meanwhile the heartbeat keeps the job ours.
+
+    Giving up raises: the job then stays `running` until the sweep finds its
+    heartbeat stale and runs it again, as after a worker loss.
+    """
+    deadline = time.monotonic() + settings.GENHUB_JOB_SAVE_RETRY_SECONDS
+    delay = 0.5
+    while True:
+        try:
+            return save()
+        except DATABASE_ERRORS as error:
+            if time.monotonic() + delay > deadline:
+                log.error(
+                    "job %s: the database stayed unreachable for %.0f s; its outcome is lost",
+                    job.id,
+                    settings.GENHUB_JOB_SAVE_RETRY_SECONDS,
+                )
+                raise
+            log.warning(
+                "job %s: the database is unreachable (%s); saving the outcome again in %.1f s",
+                job.id,
+                error,
+                delay,
+            )
+            time.sleep(delay)
+            close_old_connections()  # drops the broken connection; the next query opens one
+            delay = min(delay * 2, 10.0)
 
 
 def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
@@ -92,3 +136,6 @@ def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
             "This is a fault in GenHub or the model, not in your request; the worker "
             "log has the details."
         )
+    finally:
+        # The runner is done with its models: they may be evicted or unloaded again.
+        model_cache.release_all()

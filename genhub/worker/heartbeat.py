@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from genhub.jobs import still_ours
 from genhub.models import Job, JobStatus
+from genhub.outages import DATABASE_ERRORS
 from genhub.worker.progress import JobProgress
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,12 @@ class Heartbeat:
                         return
                     if rows.filter(cancel_requested=True).exists():
                         self.progress.mark_cancel_requested()
-                except Exception:
+                except DATABASE_ERRORS as error:
                     # A missed beat is not fatal; a database that stays away is
-                    # what makes the job stale, which is the truth.
+                    # what makes the job stale, which is the truth. One line per
+                    # beat, not a traceback, while it is away.
+                    log.warning("heartbeat for job %s missed: %s", job.pk, error)
+                except Exception:
                     log.exception("heartbeat for job %s failed", job.pk)
         finally:
             connection.close()

@@ -11,7 +11,7 @@ import os
 from celery import Task, shared_task
 
 from genhub.celery import RUN_JOB_TASK, app
-from genhub.worker import identity, warmup  # noqa: F401  (connect their worker signals)
+from genhub.worker import identity, reporting, warmup  # noqa: F401  (connect their worker signals)
 from genhub.worker.execution import execute_job
 from genhub.worker.sweeper import StaleJobSweeper
 

@@ -104,6 +104,9 @@ const GenHub = (() => {
       };
       this.socket.onmessage = (message) => {
         const event = JSON.parse(message.data);
+        // The server lost Redis: the socket closes next and is opened again (with
+        // backoff) until a fresh snapshot arrives; show that the page is catching up.
+        if (event.type === "interrupted") return banner(true);
         if (event.type !== "snapshot" && event.seq <= this.seq) return;
         this.seq = event.seq;
         if (TERMINAL.has(event.status) && (event.type === "snapshot" || TERMINAL.has(event.type))) {
