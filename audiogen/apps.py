@@ -18,6 +18,8 @@ class AudiogenConfig(AppConfig):
                 params_schema=AudioParams,
                 runner="audiogen.runner.run",
                 model_options=MODEL_OPTIONS,
+                source_types=frozenset({"hub", "local"}),
+                test_params={"prompt": "a short drum beat", "duration": 1.0},
                 router=api.router,
                 api_prefix="/audio",
                 page=views.audio_page,

@@ -3,6 +3,7 @@
 from collections.abc import Callable
 from typing import Any
 
+import pydantic
 import redis
 from django import forms
 from django.contrib import admin, messages
@@ -15,8 +16,12 @@ from django.utils.html import format_html
 
 from genhub import modalities, model_commands
 from genhub.artifacts import links
-from genhub.jobs import JobConflict, cancel_job
+from genhub.error_messages import readable_errors
+from genhub.errors import InvalidInput
+from genhub.jobs import JobConflict, NoWorkerForQueue, QueueUnavailable, cancel_job, submit_job
 from genhub.models import AIModel, ApiKey, Artifact, Job, Worker
+
+SHORT_SOURCE = 40  # characters of a model's source in the model list
 
 
 class AIModelForm(forms.ModelForm):
@@ -54,21 +59,40 @@ class AIModelForm(forms.ModelForm):
 @admin.register(AIModel)
 class AIModelAdmin(admin.ModelAdmin):
     form = AIModelForm
+    # What tells the models apart at a glance, narrow enough for a 1366 px screen;
+    # dtype, device and the full source are on each model's page.
     list_display = [
         "name",
         "modality",
         "source_type",
-        "source",
-        "dtype",
-        "device",
+        "short_source",
+        "queue",
         "enabled",
         "is_default",
+        "pinned",
+        "downloaded",
     ]
     list_filter = ["modality", "enabled", "is_default", "source_type"]
     list_editable = ["enabled"]
     search_fields = ["name", "source", "description"]
     readonly_fields = ["created_at", "updated_at"]
-    actions = ["preload_on_workers", "unload_from_workers"]
+    actions = ["preload_on_workers", "unload_from_workers", "test_generation"]
+
+    @admin.display(description="source", ordering="source")
+    def short_source(self, aimodel: AIModel) -> str:
+        # The end of a path or repo id is what tells two sources apart.
+        source = str(aimodel.source)
+        return source if len(source) <= SHORT_SOURCE else "…" + source[-(SHORT_SOURCE - 1) :]
+
+    @admin.display(description="downloaded", boolean=True)
+    def downloaded(self, aimodel: AIModel) -> bool:
+        return aimodel.downloaded
+
+    @admin.action(description="Test: a short generation as you")
+    def test_generation(self, request: HttpRequest, queryset: QuerySet[AIModel]) -> None:
+        for aimodel in queryset:
+            level, message = _submit_test(request.user, aimodel)
+            self.message_user(request, message, level)
 
     @admin.action(description="Preload on its workers")
     def preload_on_workers(self, request: HttpRequest, queryset: QuerySet[AIModel]) -> None:
@@ -111,6 +135,35 @@ class AIModelAdmin(admin.ModelAdmin):
                     f"{aimodel.name}.",
                     messages.WARNING,
                 )
+
+
+def _submit_test(user: Any, aimodel: AIModel) -> tuple[int, str]:
+    """(message level, message) for submitting `aimodel`'s modality's test request
+    as `user`: a link to the job, or a sentence saying why there is none."""
+    modality = modalities.find(aimodel.modality)
+    if not aimodel.enabled:
+        return messages.WARNING, f"{aimodel.name} is disabled, so it was not tested."
+    if modality is None:
+        return messages.ERROR, f"{aimodel.name} has no known modality, so it was not tested."
+    try:
+        job = submit_job(user, modality.name, aimodel.name, modality.test_params)
+    except InvalidInput as error:
+        return messages.ERROR, f"{aimodel.name} was not tested: {error.message}"
+    except pydantic.ValidationError as error:
+        found = [dict(e) for e in error.errors(include_url=False, include_input=False)]
+        reasons = " ".join(e["msg"] for e in readable_errors(found))
+        return messages.ERROR, f"{aimodel.name} was not tested: {reasons}"
+    except NoWorkerForQueue as error:
+        return messages.ERROR, f"{aimodel.name} was not tested. {error}"
+    except QueueUnavailable:
+        return messages.ERROR, (
+            f"{aimodel.name} was not tested: the job queue (Redis) could not be reached. "
+            "Try again once it is back."
+        )
+    url = reverse("job", args=[job.pk])
+    return messages.SUCCESS, format_html(
+        'Test job for {} submitted: <a href="{}">follow it on its page</a>.', aimodel.name, url
+    )
 
 
 class ArtifactInline(admin.TabularInline):

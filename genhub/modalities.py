@@ -9,7 +9,7 @@ registry and never imports a modality app by name.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,11 @@ class Modality:
     # The keys AIModel.options may hold for this modality's models; checked when a
     # model is saved (AIModel.clean) and again when a worker loads it.
     model_options: frozenset[str]
+    # The AIModel.SourceType values its runner can load ("hub", "local", ...);
+    # AIModel.config_problems refuses the others when the row is saved.
+    source_types: frozenset[str]
+    # A tiny request that shows a model works: the admin's "Test" action submits it.
+    test_params: dict[str, Any] = field(hash=False)
     router: "Router"  # mounted under /api/v1 at `api_prefix`
     api_prefix: str  # "/images"
     page: "Callable[[HttpRequest], HttpResponse]"  # the generation page view

@@ -18,6 +18,9 @@ class ImagegenConfig(AppConfig):
                 params_schema=ImageParams,
                 runner="imagegen.runner.run",
                 model_options=MODEL_OPTIONS,
+                # A single .safetensors file is the A1111/Civitai checkpoint layout.
+                source_types=frozenset({"hub", "local", "safetensors"}),
+                test_params={"prompt": "a red circle", "steps": 2},
                 router=api.router,
                 api_prefix="/images",
                 page=views.image_page,

@@ -111,7 +111,7 @@ def load(aimodel: AIModel, device: str) -> ImageModel:
     if options.get("variant"):
         kwargs["variant"] = options["variant"]
     try:
-        if aimodel.source_type != AIModel.SourceType.HUB and Path(aimodel.source).is_file():
+        if _is_single_file(aimodel):
             pipe = _from_single_file(Path(aimodel.source), options, kwargs)
         else:
             location, where = pretrained_location(aimodel)
@@ -136,6 +136,14 @@ def load(aimodel: AIModel, device: str) -> ImageModel:
     )
     model.use_memory_savers(False)
     return model
+
+
+def _is_single_file(aimodel: AIModel) -> bool:
+    """A single checkpoint file: the SAFETENSORS source type, or a file registered
+    as LOCAL by rows made before that type existed."""
+    if aimodel.source_type == AIModel.SourceType.SAFETENSORS:
+        return True
+    return aimodel.source_type == AIModel.SourceType.LOCAL and Path(aimodel.source).is_file()
 
 
 def _from_single_file(path: Path, options: dict[str, Any], kwargs: dict[str, Any]) -> Any:

@@ -163,3 +163,90 @@ def test_a_new_default_model_takes_the_flag_from_the_old_one(admin_client, tiny_
     assert response.status_code == 302, response.context["adminform"].form.errors
     tiny_text.refresh_from_db()
     assert AIModel.objects.get(name="new-text").is_default and not tiny_text.is_default
+
+
+def test_the_model_list_shows_only_the_essential_columns(admin_client, tiny_text):
+    source = "/srv/genhub/models/checkpoints/community/" + "x" * 80 + "/model.safetensors"
+    AIModel.objects.create(
+        name="long-path", modality="image", source_type="safetensors", source=source
+    )
+    response = admin_client.get("/admin/genhub/aimodel/")
+    assert response.status_code == 200
+    columns = [
+        header["class_attrib"].split("column-")[1].split()[0].rstrip('"')
+        for header in response.context["result_headers"]
+        if "column-" in header["class_attrib"]
+    ]
+    assert columns == [
+        "name",
+        "modality",
+        "source_type",
+        "short_source",
+        "queue",
+        "enabled",
+        "is_default",
+        "pinned",
+        "downloaded",
+    ]
+    page = response.content.decode()
+    assert "…" + source[-39:] in page
+    assert "/srv/genhub/models/checkpoints" not in page  # cut to its end
+
+
+def test_the_test_action_submits_a_short_job_per_model_with_a_link(
+    admin_client, tiny_text, tiny_image
+):
+    disabled = AIModel.objects.create(
+        name="off", modality="text", source_type="local", source="/nowhere", enabled=False
+    )
+    response = admin_client.post(
+        "/admin/genhub/aimodel/",
+        {
+            "action": "test_generation",
+            "_selected_action": [str(tiny_text.pk), str(tiny_image.pk), str(disabled.pk)],
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    text_job = Job.objects.get(model=tiny_text)
+    image_job = Job.objects.get(model=tiny_image)
+    assert text_job.owner.username == "root" and text_job.params["max_new_tokens"] == 8
+    assert image_job.params["steps"] == 2
+    said = [str(m) for m in response.context["messages"]]
+    assert len(said) == 3
+    by_model = {
+        name: next(m for m in said if f"{name} " in m)
+        for name in ["tiny-text", "tiny-image", "off"]
+    }
+    assert by_model["tiny-text"] == (
+        f'Test job for tiny-text submitted: <a href="/jobs/{text_job.pk}/">follow it on its page</a>.'
+    )
+    assert f'<a href="/jobs/{image_job.pk}/">' in by_model["tiny-image"]
+    assert by_model["off"] == "off is disabled, so it was not tested."
+    assert not Job.objects.filter(model=disabled).exists()
+
+
+def test_the_test_action_says_why_no_job_was_made(admin_client, tiny_text, settings):
+    settings.GENHUB_ACCEPT_WITHOUT_WORKERS = False  # and no worker runs in this test
+    broken = AIModel.objects.create(
+        name="broken", modality="text", source_type="hub", source="org/x", options={"nope": 1}
+    )
+    short = AIModel.objects.create(
+        name="short",
+        modality="audio",
+        source_type="hub",
+        source="o/m",
+        options={"max_duration": 0.5},
+    )
+    chosen = [str(m.pk) for m in (tiny_text, broken, short)]
+    response = admin_client.post(
+        "/admin/genhub/aimodel/",
+        {"action": "test_generation", "_selected_action": chosen},
+        follow=True,
+    )
+    assert response.status_code == 200
+    said = sorted(str(m) for m in response.context["messages"])
+    assert said[0].startswith("broken was not tested: Model 'broken' is misconfigured")
+    assert said[1].startswith("short was not tested: ") and "0.5" in said[1]
+    assert said[2].startswith("tiny-text was not tested. No worker is serving the queue 'text'")
+    assert not Job.objects.exists()

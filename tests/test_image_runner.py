@@ -169,6 +169,33 @@ def test_a_pickled_checkpoint_is_refused_with_a_reason(alice, tiny_image, tmp_pa
         run(job, ImageParams.model_validate(job.params), RecordingProgress(job))
 
 
+@pytest.mark.parametrize("source_type", ["safetensors", "local"])
+def test_a_single_safetensors_file_loads_as_a_checkpoint(
+    alice, tiny_image, tmp_path, monkeypatch, source_type
+):
+    # The SAFETENSORS type, and a file registered as LOCAL before that type existed.
+    import imagegen.runner
+    from genhub.errors import JobError
+    from genhub.models import AIModel
+
+    checkpoint = tmp_path / "model.safetensors"
+    checkpoint.write_bytes(b"{}")
+    opened = []
+
+    def from_single_file(path, options, kwargs):
+        opened.append(path)
+        raise JobError("opened as a single file")
+
+    monkeypatch.setattr(imagegen.runner, "_from_single_file", from_single_file)
+    AIModel.objects.create(
+        name="single", modality="image", source_type=source_type, source=checkpoint
+    )
+    job = submit_job(alice, "image", "single", {"prompt": "x"})
+    with pytest.raises(JobError, match="opened as a single file"):
+        run(job, ImageParams.model_validate(job.params), RecordingProgress(job))
+    assert opened == [checkpoint]
+
+
 def test_unknown_model_options_fail_the_job_with_the_known_ones(alice, tiny_image):
     from genhub.errors import JobError
 

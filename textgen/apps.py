@@ -18,6 +18,9 @@ class TextgenConfig(AppConfig):
                 params_schema=TextParams,
                 runner="textgen.runner.run",
                 model_options=frozenset(),
+                # A GGUF file is dequantised into a model folder (textgen/gguf.py).
+                source_types=frozenset({"hub", "local", "gguf"}),
+                test_params={"prompt": "Hello", "max_new_tokens": 8},
                 router=api.router,
                 api_prefix="/text",
                 page=views.text_page,

@@ -76,6 +76,7 @@ class ModelOut(Schema):
     revision: str
     default_params: dict[str, Any]
     description: str
+    downloaded: bool  # on the server's disk; if not, its first job downloads it
 
 
 class LoadedModelOut(Schema):
@@ -182,6 +183,7 @@ def model_out(model: AIModel, show_source: bool) -> dict[str, Any]:
         "revision": model.revision,
         "default_params": model.usable_default_params,  # a bad row must not break the list
         "description": model.description,
+        "downloaded": model.downloaded,
     }
 
 

@@ -2,14 +2,18 @@
 
 import json
 from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import pydantic
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import BaseConstraint
 
 from genhub import modalities
+from genhub.hub_cache import hub_snapshot
 
 ONE_DEFAULT = "one_default_model_per_modality"
 
@@ -24,6 +28,7 @@ class AIModel(models.Model):
         HUB = "hub", "Hub repository id"
         LOCAL = "local", "Local directory"
         GGUF = "gguf", "Single GGUF file"
+        SAFETENSORS = "safetensors", "Single .safetensors file"
 
     class Dtype(models.TextChoices):
         AUTO = "auto", "Auto (half precision on CUDA, float32 on CPU)"
@@ -40,9 +45,10 @@ class AIModel(models.Model):
         max_length=100, unique=True, help_text="The name clients pass as `model`."
     )
     modality = models.CharField(max_length=20, db_index=True)
-    source_type = models.CharField(max_length=10, choices=SourceType.choices)
+    source_type = models.CharField(max_length=20, choices=SourceType.choices)
     source = models.CharField(
-        max_length=500, help_text="Hub repo id, directory path, or path to a .gguf file."
+        max_length=500,
+        help_text="Hub repo id, directory path, or path to a .gguf or .safetensors file.",
     )
     revision = models.CharField(
         max_length=100, blank=True, help_text="Hub branch, tag or commit; blank for local."
@@ -129,6 +135,8 @@ class AIModel(models.Model):
             known = ", ".join(m.name for m in modalities.all_modalities())
             return {"modality": f"'{self.modality}' is not a modality; pick one of: {known}."}
         problems: dict[str, str] = {}
+        if problem := self._source_problem(modality):
+            problems["source_type"] = problem
         if not isinstance(self.options, dict):
             problems["options"] = 'Options must be a JSON object, such as {} or {"max_width": 512}.'
         elif unknown := sorted(set(self.options) - modality.model_options):
@@ -144,6 +152,39 @@ class AIModel(models.Model):
         elif problem := _default_params_problem(modality.params_schema, self.default_params):
             problems["default_params"] = problem
         return problems
+
+    def _source_problem(self, modality: modalities.Modality) -> str:
+        """Why this modality's runner cannot load this source, or ''."""
+        if self.source_type not in modality.source_types:
+            label = dict(AIModel.SourceType.choices).get(self.source_type, "unknown")
+            return (
+                f"The {modality.label.lower()} runner cannot load source type "
+                f"'{self.source_type}' ({label}); it loads: "
+                f"{', '.join(sorted(modality.source_types))}."
+            )
+        if self.source_type == AIModel.SourceType.SAFETENSORS and not str(self.source).endswith(
+            ".safetensors"
+        ):
+            return "A single .safetensors file source must be a path ending in .safetensors."
+        return ""
+
+    def is_on_disk(self) -> bool:
+        """Whether the weights are in this machine's model store: the file or folder
+        for a local source, a downloaded snapshot for a hub one. One look at the
+        filesystem, never the network."""
+        if self.source_type == AIModel.SourceType.HUB:
+            return hub_snapshot(settings.GENHUB_MODEL_DIR / "hub", self.source, self.revision)
+        if self.source_type == AIModel.SourceType.LOCAL:
+            return Path(self.source).exists()
+        if self.source_type in (AIModel.SourceType.GGUF, AIModel.SourceType.SAFETENSORS):
+            return Path(self.source).is_file()
+        return False
+
+    @cached_property
+    def downloaded(self) -> bool:
+        """is_on_disk(), looked up once per instance: a page or a listing shows it
+        without a second look at the disk."""
+        return self.is_on_disk()
 
     @property
     def job_queue(self) -> str:

@@ -15,6 +15,7 @@ from genhub.errors import JobError, without_internals
 from genhub.models import AIModel, Job
 from genhub.worker import model_cache
 from genhub.worker.devices import free_cuda_memory, pick_device, pick_dtype
+from genhub.worker.hub_access import require_hub_or_snapshot
 from genhub.worker.model_size import estimated_bytes
 from genhub.worker.progress import JobProgress
 
@@ -76,8 +77,12 @@ def _from_cache(
 def pretrained_location(aimodel: AIModel) -> tuple[str, dict[str, Any]]:
     """Where `from_pretrained` reads a hub or local model, and the arguments it
     takes for that source (a hub model is pinned to its revision and cached
-    under GENHUB_MODEL_DIR)."""
+    under GENHUB_MODEL_DIR). A hub model that is not downloaded and cannot be,
+    the hub being out of reach, fails here within seconds."""
     if aimodel.source_type == AIModel.SourceType.HUB:
+        # Before from_pretrained, which would retry for minutes and then blame a
+        # missing file rather than the network.
+        require_hub_or_snapshot(aimodel)
         return aimodel.source, {
             "revision": aimodel.revision or None,
             "cache_dir": str(settings.GENHUB_MODEL_DIR / "hub"),
