@@ -18,7 +18,14 @@ from genhub import modalities, model_commands
 from genhub.artifacts import links
 from genhub.error_messages import readable_errors
 from genhub.errors import InvalidInput
-from genhub.jobs import JobConflict, NoWorkerForQueue, QueueUnavailable, cancel_job, submit_job
+from genhub.jobs import (
+    JobConflict,
+    NoWorkerForQueue,
+    QueueUnavailable,
+    cancel_job,
+    submit_download,
+    submit_job,
+)
 from genhub.models import AIModel, ApiKey, Artifact, Job, Worker
 
 SHORT_SOURCE = 40  # characters of a model's source in the model list
@@ -76,7 +83,7 @@ class AIModelAdmin(admin.ModelAdmin):
     list_editable = ["enabled"]
     search_fields = ["name", "source", "description"]
     readonly_fields = ["created_at", "updated_at"]
-    actions = ["preload_on_workers", "unload_from_workers", "test_generation"]
+    actions = ["download", "preload_on_workers", "unload_from_workers", "test_generation"]
 
     @admin.display(description="source", ordering="source")
     def short_source(self, aimodel: AIModel) -> str:
@@ -92,6 +99,12 @@ class AIModelAdmin(admin.ModelAdmin):
     def test_generation(self, request: HttpRequest, queryset: QuerySet[AIModel]) -> None:
         for aimodel in queryset:
             level, message = _submit_test(request.user, aimodel)
+            self.message_user(request, message, level)
+
+    @admin.action(description="Download")
+    def download(self, request: HttpRequest, queryset: QuerySet[AIModel]) -> None:
+        for aimodel in queryset:
+            level, message = _submit_download(request.user, aimodel)
             self.message_user(request, message, level)
 
     @admin.action(description="Preload on its workers")
@@ -166,6 +179,26 @@ def _submit_test(user: Any, aimodel: AIModel) -> tuple[int, str]:
     )
 
 
+def _submit_download(user: Any, aimodel: AIModel) -> tuple[int, str]:
+    """(message level, message) for a download job of `aimodel` as `user`: a link
+    to the job, or why there is none."""
+    if aimodel.source_type != AIModel.SourceType.HUB:
+        return messages.INFO, f"{aimodel.name} is already local: nothing to download."
+    try:
+        job = submit_download(user, aimodel)
+    except NoWorkerForQueue as error:
+        return messages.ERROR, f"{aimodel.name} was not downloaded. {error}"
+    except QueueUnavailable:
+        return messages.ERROR, (
+            f"{aimodel.name} was not downloaded: the job queue (Redis) could not be reached. "
+            "Try again once it is back."
+        )
+    url = reverse("job", args=[job.pk])
+    return messages.SUCCESS, format_html(
+        'Download of {} submitted: <a href="{}">follow it on its page</a>.', aimodel.name, url
+    )
+
+
 class ArtifactInline(admin.TabularInline):
     model = Artifact
     extra = 0
@@ -196,6 +229,7 @@ class JobAdmin(admin.ModelAdmin):
         "short_prompt",
         "owner",
         "modality",
+        "kind",
         "model",
         "status",
         "progress",
@@ -203,7 +237,7 @@ class JobAdmin(admin.ModelAdmin):
         "created_at",
         "duration",
     ]
-    list_filter = ["status", "modality", "model"]
+    list_filter = ["status", "kind", "modality", "model"]
     search_fields = ["id", "prompt", "owner__username", "error"]
     date_hierarchy = "created_at"
     list_select_related = ["owner", "model"]

@@ -68,6 +68,14 @@ def drain(timeout: float = 10.0) -> bool:
     return _sender().drain(timeout)
 
 
+def read_live_state_now(job_id: object) -> dict[str, str]:
+    """The job's live state (step, total, ...), read synchronously: for a command
+    that follows a job from outside the event stream."""
+    _, _, state_key = _keys(job_id)
+    state: dict[str, str] = redis_clients.client().hgetall(state_key)  # type: ignore[assignment]
+    return state
+
+
 async def read_live_state(job_id: object) -> dict[str, Any]:
     """The last seq and what the events so far add up to (text, step, preview)."""
     seq_key, text_key, state_key = _keys(job_id)

@@ -19,7 +19,7 @@ from genhub import artifacts, cancel_flags, events, modalities
 from genhub.celery import RUN_JOB_TASK
 from genhub.celery import app as celery_app
 from genhub.errors import InvalidInput
-from genhub.models import AIModel, Job, JobStatus, Worker
+from genhub.models import AIModel, Job, JobKind, JobStatus, Worker
 from genhub.models.job import ALLOWED_TRANSITIONS
 
 log = logging.getLogger(__name__)
@@ -139,6 +139,31 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
                 stored[field] = f"artifact:{artifacts.store_input_file(job, field, upload).pk}"
             job.params = stored
             job.save(update_fields=["params"])
+        transaction.on_commit(lambda: enqueue(job))
+    return job
+
+
+def submit_download(owner: Any, model: AIModel) -> Job:
+    """Record and enqueue a job that downloads `model` (a hub model) into the
+    model store. It runs on the model's queue, like its generation jobs, so the
+    worker that will load the model is the one that fetches it. Raises
+    InvalidInput for a model that is not on the hub, NoWorkerForQueue and
+    QueueUnavailable as submit_job does."""
+    if model.source_type != AIModel.SourceType.HUB:
+        raise InvalidInput(
+            "model", f"Model '{model.name}' is not a hub model; its weights are already local."
+        )
+    _check_served(model.job_queue)
+    with transaction.atomic():
+        job = Job.objects.create(
+            owner=owner,
+            kind=JobKind.DOWNLOAD,
+            modality=model.modality,
+            model=model,
+            prompt=f"Download {model.name}",
+            params={},  # a download has no generation params to validate
+            enqueued_at=timezone.now(),
+        )
         transaction.on_commit(lambda: enqueue(job))
     return job
 

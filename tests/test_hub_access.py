@@ -54,7 +54,7 @@ def test_a_hanging_name_lookup_does_not_hold_the_job(made_up_hub_model, monkeypa
 
 
 def test_a_downloaded_snapshot_needs_no_hub(made_up_hub_model, settings, monkeypatch, tmp_path):
-    from genhub.worker import hub_access
+    from genhub import hub_access
 
     settings.GENHUB_MODEL_DIR = tmp_path
     snapshots = tmp_path / "hub" / "models--nobody--no-such-model-1234"

@@ -111,8 +111,9 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         for field in ("step", "total"):
             if state.get(field):
                 snapshot[field] = int(state[field])
-        if state.get("preview"):
-            snapshot["preview"] = state["preview"]
+        for field in ("preview", "unit", "phase"):  # unit "bytes": a model download
+            if state.get(field):
+                snapshot[field] = state[field]
         return snapshot
 
     async def receive(

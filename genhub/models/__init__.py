@@ -1,7 +1,7 @@
 from genhub.models.aimodel import AIModel
 from genhub.models.apikey import ApiKey
 from genhub.models.artifact import Artifact
-from genhub.models.job import Job, JobStatus
+from genhub.models.job import Job, JobKind, JobStatus
 from genhub.models.worker import Worker, WorkerState
 
-__all__ = ["AIModel", "ApiKey", "Artifact", "Job", "JobStatus", "Worker", "WorkerState"]
+__all__ = ["AIModel", "ApiKey", "Artifact", "Job", "JobKind", "JobStatus", "Worker", "WorkerState"]

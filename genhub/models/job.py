@@ -30,6 +30,11 @@ class JobStatus(models.TextChoices):
     CANCELLED = "cancelled"
 
 
+class JobKind(models.TextChoices):
+    GENERATE = "generate"
+    DOWNLOAD = "download"  # fetch the model's weights into the model store, nothing else
+
+
 TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED})
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
@@ -94,6 +99,7 @@ class Job(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs"
     )
     modality = models.CharField(max_length=20, db_index=True)
+    kind = models.CharField(max_length=10, choices=JobKind.choices, default=JobKind.GENERATE)
     model = models.ForeignKey("genhub.AIModel", on_delete=models.PROTECT, related_name="jobs")
     prompt = models.TextField(help_text="The prompt as a person would read it.")
     params = models.JSONField(help_text="Validated params, model defaults applied.")

@@ -15,9 +15,9 @@ from django.utils.module_loading import import_string
 
 from genhub import artifacts, events, jobs, modalities
 from genhub.errors import InvalidInput, JobCancelled, JobError, without_internals
-from genhub.models import Job
+from genhub.models import Job, JobKind
 from genhub.outages import DATABASE_ERRORS
-from genhub.worker import model_cache, reporting
+from genhub.worker import downloads, model_cache, reporting
 from genhub.worker.heartbeat import Heartbeat
 from genhub.worker.progress import JobProgress
 
@@ -112,6 +112,8 @@ def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
     try:
         if job.attempts > 1:  # a rerun after a worker loss starts with no results
             artifacts.discard_outputs(job)
+        if job.kind == JobKind.DOWNLOAD:
+            return "succeeded", downloads.run(job, progress)
         modality = modalities.get(job.modality)
         params = modality.params_schema.model_validate(job.params)
         run = import_string(modality.runner)

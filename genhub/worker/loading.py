@@ -5,6 +5,7 @@ where `from_pretrained` reads from, and turn load failures and CUDA out-of-memor
 into sentences for the job's owner."""
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -12,10 +13,10 @@ from typing import Any, TypeVar
 from django.conf import settings
 
 from genhub.errors import JobError, without_internals
+from genhub.hub_access import require_hub_or_snapshot
 from genhub.models import AIModel, Job
-from genhub.worker import model_cache
+from genhub.worker import downloads, model_cache
 from genhub.worker.devices import free_cuda_memory, pick_device, pick_dtype
-from genhub.worker.hub_access import require_hub_or_snapshot
 from genhub.worker.model_size import estimated_bytes
 from genhub.worker.progress import JobProgress
 
@@ -33,6 +34,13 @@ def load_cached(
     """(the job's loaded model, its device). Loaded on first use and kept by this
     worker process; the job holds it until it ends (model_cache.release_all).
     The job's metrics say whether it was cached and how long loading took."""
+    if job.model.source_type == AIModel.SourceType.HUB and not job.model.is_on_disk():
+        # Downloaded here, with its bytes shown, rather than inside from_pretrained
+        # where the job would read "running" with nothing for minutes.
+        started = time.monotonic()
+        downloads.fetch(job.model, progress)
+        progress.transfer_done()
+        progress.metrics["download_seconds"] = round(time.monotonic() - started, 3)
     entry, cached, device = _from_cache(job.model, load, nbytes, hold=True)
     progress.metrics.update(model_cache_hit=cached, load_seconds=round(entry.load_seconds, 3))
     return entry.value, device

@@ -65,6 +65,23 @@ class JobProgress:
         extra = {"preview": preview} if preview else {}
         events.publish(self.job, "step", state={**state, **extra})
 
+    def transfer(self, done: int, total: int) -> None:
+        """Bytes of the model downloaded so far: a step event the page shows in MB
+        ("unit" and "phase" tell it apart from a denoising step)."""
+        self.job.progress = done / total if total else 0.0
+        if self._lost:
+            return
+        state = {"step": done, "total": total, "unit": "bytes", "phase": "download"}
+        events.publish(self.job, "step", state=state)
+
+    def transfer_done(self) -> None:
+        """The download before a generation is over: clear its bytes from the live
+        state, so the steps that follow do not read as MB."""
+        self.job.progress = 0.0
+        if not self._lost:
+            state = {"step": 0, "total": 0, "unit": "", "phase": ""}
+            events.publish(self.job, "step", state=state)
+
     @property
     def cancel_requested(self) -> bool:
         """Cheap enough to ask before every token: a local flag that the cancel

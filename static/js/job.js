@@ -11,12 +11,19 @@ document.addEventListener("DOMContentLoaded", () => {
   const preview = page.querySelector("[data-preview]");
   const streamed = page.querySelector("[data-streamed]");
   let text = "";
+  // Bytes of the model so far: the job's own download, or the one before a generation.
+  const mb = (bytes) => (Number(bytes) / 1e6).toFixed(1);
+  const downloaded = (event) =>
+    page.dataset.kind === "download"
+      ? `Downloading: ${mb(event.step)} MB of ${mb(event.total)} MB`
+      : `Downloading the model: ${mb(event.step)} of ${mb(event.total)} MB`;
 
   new GenHub.JobStream(page.dataset.jobPage, (event) => {
     status.textContent = event.status;
     status.className = `status ${event.status}`;
     if (typeof event.progress === "number") bar.value = event.progress;
-    if (event.step) steps.textContent = `Step ${event.step} of ${event.total}`;
+    if (event.step && event.unit === "bytes") steps.textContent = downloaded(event);
+    else if (event.step) steps.textContent = `Step ${event.step} of ${event.total}`;
     else if (event.status !== "queued") steps.textContent = ""; // no longer "#1 in queue"
     if (event.preview) {
       preview.src = event.preview;
