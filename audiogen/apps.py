@@ -7,7 +7,7 @@ class AudiogenConfig(AppConfig):
 
     def ready(self) -> None:
         from audiogen import api, bootstrap, views
-        from audiogen.params import MODEL_OPTIONS, AudioParams
+        from audiogen.params import MODEL_OPTIONS, AudioParams, model_limits
         from genhub.modalities import Modality, register
 
         register(
@@ -26,6 +26,7 @@ class AudiogenConfig(AppConfig):
                 page_path="audio/",
                 page_name="audio",
                 result_template="audiogen/result.html",
+                field_limits=model_limits,
                 register_default=bootstrap.register_default,
                 register_tiny=bootstrap.register_tiny,
             )

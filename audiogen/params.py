@@ -6,7 +6,7 @@ against whether the model takes one.
 """
 
 import io
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from django.conf import settings
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -27,6 +27,11 @@ MAX_MELODY_RATE = 96_000
 MAX_MELODY_CHANNELS = 2
 # What AIModel.options may hold for an audio model.
 MODEL_OPTIONS = frozenset({"max_duration", "melody"})
+
+
+def model_limits(options: dict[str, Any]) -> dict[str, float]:
+    """The longest clip a model's options allow (for the page form)."""
+    return {"duration": float(options.get("max_duration", DEFAULT_MAX_DURATION))}
 
 
 def check_melody(data: bytes) -> Upload:

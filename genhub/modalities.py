@@ -49,6 +49,9 @@ class Modality:
     # Shows a finished job's result on the job page, given `job` and its `outputs`
     # (the output artifacts): "imagegen/result.html".
     result_template: str
+    # The largest value a model allows per param, from its options (an image
+    # model's max_width, a music model's max_duration): the page forms show them.
+    field_limits: Callable[[dict[str, Any]], dict[str, float]]
     register_default: ModelBuilder  # `manage.py bootstrap_models`
     register_tiny: ModelBuilder  # `manage.py bootstrap_models --tiny`
 

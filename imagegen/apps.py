@@ -8,7 +8,7 @@ class ImagegenConfig(AppConfig):
     def ready(self) -> None:
         from genhub.modalities import Modality, register
         from imagegen import api, bootstrap, views
-        from imagegen.params import MODEL_OPTIONS, ImageParams
+        from imagegen.params import MODEL_OPTIONS, ImageParams, model_limits
 
         register(
             Modality(
@@ -27,6 +27,7 @@ class ImagegenConfig(AppConfig):
                 page_path="images/",
                 page_name="images",
                 result_template="imagegen/result.html",
+                field_limits=model_limits,
                 register_default=bootstrap.register_default,
                 register_tiny=bootstrap.register_tiny,
             )

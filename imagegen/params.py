@@ -7,7 +7,7 @@ without a context; they were checked when the job was made.
 """
 
 import io
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from django.conf import settings
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -37,6 +37,15 @@ MODEL_OPTIONS = frozenset(
         "max_height",
     }
 )
+
+
+def model_limits(options: dict[str, Any]) -> dict[str, float]:
+    """The largest width and height a model's options allow (for the page form)."""
+    return {
+        field: options[f"max_{field}"]
+        for field in ("width", "height")
+        if options.get(f"max_{field}")
+    }
 
 
 def check_init_image(data: bytes) -> Upload:

@@ -54,6 +54,7 @@ SPEECH = modalities.Modality(
     page_path="speech/",
     page_name="speech",
     result_template="partials/result_files.html",
+    field_limits=lambda options: {},
     register_default=_no_model,
     register_tiny=_no_model,
 )

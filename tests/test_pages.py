@@ -152,7 +152,9 @@ def test_the_model_picker_carries_defaults_as_json_and_size_limits(alice_browser
     assert [json.loads(value) for value in data_attributes(page, "data-defaults")] == [
         {"steps": 8, "guidance_scale": 5.0}
     ]
-    assert data_attributes(page, "data-max-width") == ["256"]
+    assert [json.loads(value) for value in data_attributes(page, "data-limits")] == [
+        {"width": 256, "height": 256}
+    ]
     # Picking another model resets a field to the schema's default unless the model has one.
     assert 'value="8" step="1"\n           data-schema-default="30"' in page
 
@@ -196,3 +198,14 @@ def test_the_job_page_shows_a_chat_as_messages_not_a_repr(alice_browser, alice, 
     assert "<dd>[&quot;THE END&quot;]</dd>" in page
     assert "<dt>Seed</dt>\n    <dd>5</dd>" in page
     assert "&#x27;role&#x27;" not in page and "{'role'" not in page
+
+
+def test_the_audio_form_takes_the_models_longest_clip(alice_browser, tiny_audio):
+    from genhub.models import AIModel
+
+    AIModel.objects.filter(name="tiny-audio").update(options={"max_duration": 12})
+    page = alice_browser.get("/audio/").content.decode()
+    limits = [json.loads(value) for value in data_attributes(page, "data-limits")]
+    assert {"duration": 12.0} in limits and {"duration": 30.0} in limits
+    duration = re.search(r'<input type="number" name="duration"[^>]*>', page, re.S).group(0)
+    assert 'data-schema-max="120"' in duration and 'max="12.0"' in duration

@@ -27,6 +27,7 @@ class TextgenConfig(AppConfig):
                 page_path="text/",
                 page_name="text",
                 result_template="textgen/result.html",
+                field_limits=lambda options: {},
                 register_default=bootstrap.register_default,
                 register_tiny=bootstrap.register_tiny,
             )

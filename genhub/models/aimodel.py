@@ -192,6 +192,15 @@ class AIModel(models.Model):
         return self.queue or self.modality
 
     @property
+    def field_limits(self) -> dict[str, float]:
+        """The largest value this model allows per param (from its options), for
+        the page forms; nothing for a row whose modality or options are unusable."""
+        modality = modalities.find(self.modality)
+        if modality is None or not isinstance(self.options, dict):
+            return {}
+        return modality.field_limits(self.options)
+
+    @property
     def usable_default_params(self) -> dict[str, Any]:
         """default_params when they are a JSON object, else nothing: one bad row
         never breaks a page or a listing for everyone."""

@@ -33,6 +33,7 @@ class FormField:
     value: Any = None
     error: str = ""
     schema_default: Any = None
+    schema_maximum: float | None = None  # before the chosen model's limit
 
     @property
     def shown_value(self) -> Any:
@@ -57,12 +58,15 @@ def schema_fields(
     values: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
     kinds: dict[str, str] | None = None,
+    limits: dict[str, float] | None = None,
 ) -> list[FormField]:
     """Fields for `names`, in that order. `defaults` (a model's default_params)
-    win over the schema's; `values` and `errors` refill a form sent back."""
+    win over the schema's, `limits` (its AIModel.field_limits) lower a maximum;
+    `values` and `errors` refill a form sent back."""
     described = schema.model_json_schema()
     required = set(described.get("required", []))
     defaults, values, errors, kinds = defaults or {}, values or {}, errors or {}, kinds or {}
+    limits = limits or {}
     fields = []
     for name in names:
         spec = described["properties"][name]
@@ -75,7 +79,7 @@ def schema_fields(
             help=spec.get("description", ""),
             default=defaults.get(name, spec.get("default")),
             minimum=typed.get("minimum", typed.get("exclusiveMinimum")),
-            maximum=typed.get("maximum"),
+            maximum=_lower(typed.get("maximum"), limits.get(name)),
             exclusive_minimum="exclusiveMinimum" in typed,
             step="1" if typed.get("type") == "integer" else "any",
             choices=list(typed.get("enum", [])),
@@ -83,9 +87,16 @@ def schema_fields(
             value=values.get(name),
             error=errors.get(name, ""),
             schema_default=spec.get("default"),
+            schema_maximum=typed.get("maximum"),
         )
         fields.append(form_field)
     return fields
+
+
+def _lower(maximum: float | None, limit: float | None) -> float | None:
+    if limit is None:
+        return maximum
+    return limit if maximum is None else min(maximum, limit)
 
 
 def _kind(typed: dict[str, Any]) -> str:

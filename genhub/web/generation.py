@@ -62,7 +62,10 @@ def generation_page(
             errors = {"__all__": str(error)}
         status = 422
     defaults = chosen.usable_default_params if chosen else {}
-    made = dict(defaults=defaults, values=values, errors=errors, kinds=kinds)
+    limits = chosen.field_limits if chosen else {}
+    made: dict[str, Any] = dict(
+        defaults=defaults, values=values, errors=errors, kinds=kinds, limits=limits
+    )
     page = {
         "modality": modality,
         "models": models,

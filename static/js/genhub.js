@@ -366,6 +366,11 @@ const GenHub = (() => {
     for (const input of picker.form.querySelectorAll("[data-schema-default]")) {
       input.value = defaults[input.name] ?? input.dataset.schemaDefault;
     }
+    // And its limits (an image model's largest size, a music model's longest clip).
+    const limits = JSON.parse(picker.selectedOptions[0]?.dataset.limits || "{}");
+    for (const input of picker.form.querySelectorAll("input[data-schema-max]")) {
+      input.max = limits[input.name] ?? input.dataset.schemaMax;
+    }
   });
 
   // Submit a generation form through the API. Resolves to the job, or null when

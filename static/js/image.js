@@ -21,8 +21,9 @@ document.addEventListener("DOMContentLoaded", () => {
   // Offer only the sizes the chosen model can make (its max_width, max_height).
   function applyModelLimits() {
     const model = chosenModel();
-    const maxWidth = Number(model?.dataset.maxWidth) || 4096;
-    const maxHeight = Number(model?.dataset.maxHeight) || 4096;
+    const limits = JSON.parse(model?.dataset.limits || "{}");
+    const maxWidth = Number(limits.width) || 4096;
+    const maxHeight = Number(limits.height) || 4096;
     const chosen = presets.value;
     const fitting = JSON.parse(presets.dataset.presets)
       .filter(([width, height]) => width <= maxWidth && height <= maxHeight)
