@@ -332,10 +332,17 @@ def _bytes(count: int) -> str:
 
 class ApiKeyForm(forms.ModelForm):
     requested_by: Any = None  # the admin user, set per request by ApiKeyAdmin.get_form
+    # Ticked from the registry rather than typed as JSON; none ticked means all.
+    scopes = forms.MultipleChoiceField(
+        choices=modalities.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The kinds of job this key may create. None ticked: every kind.",
+    )
 
     class Meta:
         model = ApiKey
-        fields = ["user", "name", "revoked_at"]
+        fields = ["user", "name", "expires_at", "scopes", "revoked_at"]
 
     def clean_user(self) -> Any:
         # A key acts as its user: a staff member who could make one for someone
@@ -351,10 +358,28 @@ class ApiKeyForm(forms.ModelForm):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     form = ApiKeyForm
-    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at"]
-    list_filter = ["revoked_at"]
+    list_display = [
+        "prefix",
+        "user",
+        "name",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "scope_list",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at", "expires_at"]
     search_fields = ["prefix", "user__username", "name"]
-    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+    fields = [
+        "user",
+        "name",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "scopes",
+        "revoked_at",
+    ]
     readonly_fields = ["prefix", "created_at", "last_used_at"]
     autocomplete_fields = ["user"]
 
@@ -372,11 +397,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, Any]:
         return {"user": request.user.pk, **super().get_changeform_initial_data(request)}
 
+    @admin.display(description="scopes")
+    def scope_list(self, obj: ApiKey) -> str:
+        return ", ".join(obj.scopes) if obj.scopes else "all"
+
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:
             super().save_model(request, obj, form, change)
             return
-        row, _ = ApiKey.issue(obj.user, name=obj.name)
+        row, _ = ApiKey.issue(obj.user, name=obj.name, expires_at=obj.expires_at, scopes=obj.scopes)
         obj.pk, obj.prefix, obj.created_at = row.pk, row.prefix, row.created_at
         obj.issued_key = row.issued_key
 

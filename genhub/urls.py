@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from genhub import modalities
 from genhub.api.root import api
+from genhub.web.account import account_page, revoke_key
 from genhub.web.views import history_page, home, job_page
 
 urlpatterns = [
@@ -13,6 +14,8 @@ urlpatterns = [
     *(path(m.page_path, m.page, name=m.page_name) for m in modalities.all_modalities()),
     path("history/", history_page, name="history"),
     path("jobs/<uuid:job_id>/", job_page, name="job"),
+    path("account/", account_page, name="account"),
+    path("account/keys/<int:key_id>/revoke/", revoke_key, name="revoke_key"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", api.urls),

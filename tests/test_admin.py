@@ -54,6 +54,30 @@ def test_adding_a_key_shows_it_once_on_a_page_and_stores_a_hash(admin_client, al
     assert key not in admin_client.get("/admin/genhub/apikey/").content.decode()
 
 
+def test_staff_set_a_keys_expiry_and_scopes_and_see_them_listed(admin_client, alice, bob):
+    admin_client.post(
+        "/admin/genhub/apikey/add/",
+        {
+            "user": alice.pk,
+            "name": "scoped",
+            "expires_at_0": "2099-01-02",
+            "expires_at_1": "03:04:05",
+            "scopes": ["image", "audio"],
+        },
+    )
+    row = ApiKey.objects.get()
+    assert row.scopes == ["image", "audio"] and row.expires_at.year == 2099
+    ApiKey.issue(bob, name="unscoped")
+    listing = admin_client.get("/admin/genhub/apikey/").content.decode()
+    assert "image, audio" in listing and "Jan. 2, 2099" in listing and ">all<" in listing
+    # A staff member can narrow an existing key of anyone's.
+    admin_client.post(
+        f"/admin/genhub/apikey/{row.pk}/change/", {"name": "scoped", "scopes": ["text"]}
+    )
+    row.refresh_from_db()
+    assert row.scopes == ["text"] and row.expires_at is None
+
+
 @pytest.fixture
 def key_clerk(django_user_model):
     """Staff allowed to add and see keys, but not a superuser."""

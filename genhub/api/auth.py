@@ -12,13 +12,15 @@ from genhub.models import ApiKey
 
 NOT_AUTHENTICATED = (
     "Authentication required: send `Authorization: Bearer <key>` "
-    "(create a key with `manage.py create_api_key USERNAME`), or log in."
+    "(create a key on your account page, /account/), or log in."
 )
 
 
 class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         key = ApiKey.authenticate(token)
+        # The key itself, for its scopes (see job_owner); None means the session.
+        request.api_key = key  # type: ignore[attr-defined]
         return key.user if key else None
 
 
@@ -39,6 +41,7 @@ class SessionAuth(NinjaSessionAuth):
         user = request.user
         if not user.is_authenticated:
             return None
+        request.api_key = None  # type: ignore[attr-defined]
         if check_csrf(request):
             raise HttpError(
                 403,
@@ -64,3 +67,16 @@ API_AUTH = [ApiKeyAuth(), SessionAuth()]
 def caller(request: HttpRequest) -> Any:
     """The user ninja authenticated for this request (by key or session)."""
     return request.auth  # type: ignore[attr-defined]
+
+
+def job_owner(request: HttpRequest, modality: str) -> Any:
+    """The caller, who will own a new job of `modality`: 403 when the request's
+    key is scoped to other modalities. A browser session may use every modality."""
+    key: ApiKey | None = request.api_key  # type: ignore[attr-defined]
+    if key is not None and not key.allows(modality):
+        raise HttpError(
+            403,
+            f"This API key may not create {modality} jobs; "
+            f"it is limited to: {', '.join(key.scopes)}.",
+        )
+    return caller(request)

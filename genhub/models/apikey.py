@@ -3,11 +3,16 @@
 import hashlib
 import hmac
 import secrets
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
+
+from genhub import modalities
 
 KEY_PREFIX = "gh_"
 
@@ -20,7 +25,8 @@ def _digest(key: str) -> str:
 
 class ApiKeyQuerySet(models.QuerySet["ApiKey"]):
     def active(self) -> "ApiKeyQuerySet":
-        return self.filter(revoked_at__isnull=True, user__is_active=True)
+        unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())
+        return self.filter(unexpired, revoked_at__isnull=True, user__is_active=True)
 
 
 class ApiKey(models.Model):
@@ -33,6 +39,10 @@ class ApiKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    # The modality names this key may create jobs for; empty means all of them.
+    # A JSON list rather than a relation: modalities live in a registry, not a table.
+    scopes = models.JSONField(default=list, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -46,18 +56,45 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{KEY_PREFIX}{self.prefix}… ({self.user})"
 
+    def clean(self) -> None:
+        unknown = sorted(set(self.scopes or []) - {m.name for m in modalities.all_modalities()})
+        if unknown:
+            raise ValidationError({"scopes": f"Unknown modalities: {', '.join(unknown)}."})
+
+    def allows(self, modality: str) -> bool:
+        """Whether this key may create jobs of `modality`."""
+        return not self.scopes or modality in self.scopes
+
+    def revoke(self) -> None:
+        # Conditional, so revoking twice keeps the first time.
+        ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
     @classmethod
-    def issue(cls, user: Any, name: str = "") -> tuple["ApiKey", str]:
+    def issue(
+        cls,
+        user: Any,
+        name: str = "",
+        expires_at: datetime | None = None,
+        scopes: list[str] | None = None,
+    ) -> tuple["ApiKey", str]:
         """Create a key for `user`; returns the row and the key, which is not kept."""
         prefix = secrets.token_hex(4)
         key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-        row = cls.objects.create(user=user, name=name, prefix=prefix, hashed_key=_digest(key))
+        row = cls.objects.create(
+            user=user,
+            name=name,
+            prefix=prefix,
+            hashed_key=_digest(key),
+            expires_at=expires_at,
+            scopes=scopes or [],
+        )
         row.issued_key = key
         return row, key
 
     @classmethod
     def authenticate(cls, key: str) -> "ApiKey | None":
-        """The active key matching `key`, or None. Compared in constant time."""
+        """The active (not revoked, not expired) key matching `key`, or None.
+        Compared in constant time."""
         if not key.startswith(KEY_PREFIX):
             return None
         prefix, _, _ = key[len(KEY_PREFIX) :].partition("_")
