@@ -7,9 +7,9 @@ from django.http import HttpRequest
 from ninja import Router
 
 from audiogen.params import AudioParams
-from genhub.api.auth import caller
+from genhub.api.auth import job_owner
+from genhub.api.generations import submit_generation
 from genhub.api.schemas import ErrorOut, JobOut, job_out, json_or_form_body
-from genhub.jobs import submit_job
 from genhub.request_bodies import generation_fields
 
 router = Router(tags=["audio"])
@@ -21,12 +21,19 @@ class AudioGenerationRequest(AudioParams):
 
 @router.post(
     "/generations",
-    response={202: JobOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut},
+    response={
+        202: JobOut,
+        403: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+        503: ErrorOut,
+    },
     url_name="audio_generate",
     openapi_extra=json_or_form_body(AudioGenerationRequest),
 )
 def create_generation(request: HttpRequest) -> tuple[int, dict[str, Any]]:
     fields = generation_fields(request, AudioParams)
     model = fields.pop("model", None)
-    job = submit_job(caller(request), "audio", model, fields)
+    job = submit_generation(request, job_owner(request, "audio"), "audio", model, fields)
     return 202, job_out(job, request)

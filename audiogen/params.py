@@ -91,6 +91,11 @@ class AudioParams(GenerationParams):
     format: AudioFormat = Field("wav", description="wav, flac, ogg (Vorbis) or mp3.")
     melody: Melody | None = None
 
+    @classmethod
+    def work(cls, params: dict[str, Any]) -> float:
+        # Seconds of audio to make: the model generates them frame by frame.
+        return float(params.get("duration") or 1.0)
+
     @field_validator("duration")
     @classmethod
     def duration_at_least_a_tenth(cls, duration: float) -> float:

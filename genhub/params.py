@@ -24,6 +24,13 @@ class GenerationParams(BaseModel):
         """The prompt as a person would read it (the history, the job page)."""
         raise NotImplementedError
 
+    @classmethod
+    def work(cls, params: dict[str, Any]) -> float:
+        """How much generating a job with these stored params costs, in the
+        modality's own unit, so that a model's recent runs give seconds per unit
+        (genhub/eta.py). 1.0: every job of the model costs the same."""
+        return 1.0
+
     def uploads(self) -> dict[str, Upload]:
         """The files this request sent with it, by field, to keep as the job's inputs.
         References to earlier files are not among them: those are stored already."""

@@ -216,6 +216,11 @@ GENHUB_JOB_RESEND_SECONDS = env.float("GENHUB_JOB_RESEND_SECONDS", default=900.0
 # A worker that finished a job while the database is unreachable keeps the outcome
 # and tries to save it again, with backoff, for this long before it gives up.
 GENHUB_JOB_SAVE_RETRY_SECONDS = env.float("GENHUB_JOB_SAVE_RETRY_SECONDS", default=600.0)
+# A job-creating request with an Idempotency-Key returns the same job when repeated
+# within this long (genhub/idempotency.py).
+GENHUB_IDEMPOTENCY_SECONDS = env.float("GENHUB_IDEMPOTENCY_SECONDS", default=86400.0)
+# A job's ETA comes from the durations of its model's last this-many succeeded jobs.
+GENHUB_ETA_RECENT_RUNS = env.int("GENHUB_ETA_RECENT_RUNS", default=20)
 # Each process that runs jobs records itself this often (genhub/worker/reporting.py);
 # one not seen for GENHUB_WORKER_GONE_SECONDS is shown as gone.
 GENHUB_WORKER_HEARTBEAT_SECONDS = env.float("GENHUB_WORKER_HEARTBEAT_SECONDS", default=5.0)

@@ -7,19 +7,20 @@ workers are read once for a whole page of jobs, whatever its length.
 
 from collections.abc import Iterable, Sequence
 
+from genhub.eta import add_etas
 from genhub.models import Job, JobStatus, Worker
 
 
 def add_waiting_notes(jobs: Iterable[Job]) -> None:
-    """Set `waiting` on each queued job in `jobs` (one query when any is queued)."""
+    """Set `waiting` on each queued job in `jobs`, and the ETA of each queued or
+    running one (genhub/eta.py): three queries at most, whatever the number."""
+    jobs = list(jobs)
     queued = [job for job in jobs if job.status == JobStatus.QUEUED]
-    if not queued:
-        return
     # Every live worker: a handful of rows, and fewer queries than one per queue.
-    workers = [
-        (set(queues.split(",")), modality)
-        for queues, modality in Worker.objects.live().values_list("queues", "job__modality")
-    ]
+    # Read only when a job is queued: only those wait for a worker.
+    live = Worker.objects.live().values_list("queues", "job__modality") if queued else ()
+    workers = [(set(queues.split(",")), modality) for queues, modality in live]
+    add_etas(jobs, [queues for queues, _ in workers])
     for job in queued:
         queue = job.model.job_queue
         busy_with = [modality for queues, modality in workers if queue in queues]

@@ -6,9 +6,9 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 
-from genhub.api.auth import caller
+from genhub.api.auth import job_owner
+from genhub.api.generations import submit_generation
 from genhub.api.schemas import ErrorOut, JobOut, job_out, json_or_form_body
-from genhub.jobs import submit_job
 from genhub.request_bodies import generation_fields
 from imagegen.params import ImageParams
 
@@ -21,7 +21,14 @@ class ImageGenerationRequest(ImageParams):
 
 @router.post(
     "/generations",
-    response={202: JobOut, 413: ErrorOut, 422: ErrorOut, 503: ErrorOut},
+    response={
+        202: JobOut,
+        403: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+        503: ErrorOut,
+    },
     url_name="image_generate",
     openapi_extra=json_or_form_body(ImageGenerationRequest),
 )
@@ -30,5 +37,5 @@ def create_generation(request: HttpRequest) -> tuple[int, dict[str, Any]]:
     # and a file upload, and the schema checks either the same way.
     fields = generation_fields(request, ImageParams)
     model = fields.pop("model", None)
-    job = submit_job(caller(request), "image", model, fields)
+    job = submit_generation(request, job_owner(request, "image"), "image", model, fields)
     return 202, job_out(job, request)

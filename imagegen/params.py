@@ -114,6 +114,13 @@ class ImageParams(GenerationParams):
         description="Image-to-image: how much of the init image to repaint (1 = all of it).",
     )
 
+    @classmethod
+    def work(cls, params: dict[str, Any]) -> float:
+        # Denoising steps over every pixel of the batch, in 512 x 512 images; a
+        # size left to the model counts as 512 x 512.
+        pixels = (params.get("width") or 512) * (params.get("height") or 512) / (512 * 512)
+        return float(params.get("steps") or 30) * float(params.get("num_images") or 1) * pixels
+
     @field_validator("width", "height")
     @classmethod
     def multiple_of_8(cls, value: int | None) -> int | None:

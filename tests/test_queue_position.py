@@ -32,7 +32,7 @@ def test_a_page_of_100_queued_jobs_takes_a_few_queries(
     alice_api, alice, tiny_text, django_assert_max_num_queries
 ):
     add_jobs(alice, tiny_text, 100)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):  # two of them for the ETAs (genhub/eta.py)
         response = alice_api.get("/api/v1/jobs?page_size=100")
     items = response.json()["items"]
     assert len(items) == 100

@@ -6,9 +6,9 @@ from django.http import HttpRequest
 from ninja import Router
 from pydantic import ConfigDict, JsonValue
 
-from genhub.api.auth import caller
+from genhub.api.auth import job_owner
+from genhub.api.generations import submit_generation
 from genhub.api.schemas import ErrorOut, JobOut, job_out
-from genhub.jobs import submit_job
 from textgen.params import TextParams
 
 router = Router(tags=["text"])
@@ -27,7 +27,7 @@ class TextGenerationRequest(TextParams):
 
 @router.post(
     "/generations",
-    response={202: JobOut, 422: ErrorOut, 503: ErrorOut},
+    response={202: JobOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut},
     url_name="text_generate",
     openapi_extra={"requestBody": {"content": {"application/json": {"example": EXAMPLE}}}},
 )
@@ -35,5 +35,5 @@ def create_generation(
     request: HttpRequest, body: TextGenerationRequest
 ) -> tuple[int, dict[str, Any]]:
     params = body.model_dump(exclude={"model"}, exclude_unset=True)
-    job = submit_job(caller(request), "text", body.model, params)
+    job = submit_generation(request, job_owner(request, "text"), "text", body.model, params)
     return 202, job_out(job, request)

@@ -1,6 +1,6 @@
 """Text generation params: one schema for the REST body, the web form and the worker."""
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -31,6 +31,11 @@ class TextParams(GenerationParams):
         default_factory=list, max_length=8, description="Generation ends before any of these."
     )
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Same seed, same text.")
+
+    @classmethod
+    def work(cls, params: dict[str, Any]) -> float:
+        # The token budget: a job runs for about as many steps as it may make.
+        return float(params.get("max_new_tokens") or 256)
 
     @field_validator("stop")
     @classmethod

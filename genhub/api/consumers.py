@@ -9,9 +9,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
 from genhub.api import stream_watch
+from genhub.eta import seconds_left
 from genhub.events import read_live_state
 from genhub.models import Job
 from genhub.outages import DATABASE_ERRORS, REDIS_ERRORS
+from genhub.waiting import add_waiting_notes
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,14 @@ INTERRUPTED = (
 @database_sync_to_async
 def _visible_job(user: Any, job_id: str) -> Job | None:
     return Job.objects.visible_to(user).select_related("model").filter(pk=job_id).first()
+
+
+@database_sync_to_async
+def _job_with_eta(user: Any, job_id: str) -> Job | None:
+    job = Job.objects.visible_to(user).select_related("model").filter(pk=job_id).first()
+    if job is not None:
+        add_waiting_notes([job])  # its ETA (genhub/eta.py)
+    return job
 
 
 def _is_json(text: str) -> bool:
@@ -91,7 +101,7 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
         # Live state first, then the row: the row can only be ahead of it, and a
         # terminal row wins (see genhub/events.py).
         live = await read_live_state(job.id)
-        job = await _visible_job(self.scope["user"], str(job.id)) or job
+        job = await _job_with_eta(self.scope["user"], str(job.id)) or job
         state = live["state"]
         snapshot: dict[str, Any] = {
             "job": str(job.id),
@@ -107,6 +117,9 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             "text": live["text"],
             "result": job.result,
             "error": job.error,
+            "eta": job.eta.isoformat() if job.eta else None,
+            "eta_seconds": seconds_left(job),
+            "eta_basis": job.eta_basis or None,
         }
         for field in ("step", "total"):
             if state.get(field):

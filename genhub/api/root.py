@@ -21,6 +21,8 @@ from genhub.api.models import router as models_router
 from genhub.api.workers import router as workers_router
 from genhub.error_messages import readable_errors
 from genhub.errors import BodyTooLarge, InvalidInput
+from genhub.idempotency import HEADER as IDEMPOTENCY_HEADER
+from genhub.idempotency import KeyConflict, KeyTooLong
 from genhub.jobs import JobConflict, NoWorkerForQueue, QueueUnavailable
 from genhub.outages import unavailable
 from genhub.request_bodies import body_error
@@ -99,6 +101,17 @@ def not_authenticated(request: HttpRequest, exc: AuthenticationError) -> HttpRes
 @api.exception_handler(JobConflict)
 def job_conflict(request: HttpRequest, exc: JobConflict) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(KeyConflict)
+def idempotency_conflict(request: HttpRequest, exc: KeyConflict) -> HttpResponse:
+    return api.create_response(request, {"detail": str(exc)}, status=409)
+
+
+@api.exception_handler(KeyTooLong)
+def idempotency_key_too_long(request: HttpRequest, exc: KeyTooLong) -> HttpResponse:
+    loc = ["header", IDEMPOTENCY_HEADER]
+    return _invalid(request, [{"type": "string_too_long", "loc": loc, "msg": str(exc)}])
 
 
 @api.exception_handler(QueueUnavailable)

@@ -9,7 +9,8 @@ from ninja import Schema
 from pydantic import BaseModel
 
 from genhub.artifacts import links as artifact_links
-from genhub.models import AIModel, Artifact, Job, JobStatus, Worker
+from genhub.eta import seconds_left
+from genhub.models import AIModel, Artifact, Job, Worker
 from genhub.waiting import add_waiting_notes
 
 
@@ -51,6 +52,9 @@ class JobOut(Schema):
     cancel_requested: bool
     queue_position: int | None  # 1 = next to run; None when not queued
     waiting: str | None  # why a queued job waits: its place and its queue's workers
+    eta: datetime | None  # when a queued or running job should be done (genhub/eta.py)
+    eta_seconds: int | None  # seconds until `eta`
+    eta_basis: str | None  # what the estimate rests on, or why there is none
     attempts: int
     created_at: datetime
     started_at: datetime | None
@@ -123,8 +127,8 @@ def job_links(job: Job, request: HttpRequest) -> dict[str, str]:
 
 def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
     """A job as clients see it. For a page of jobs, call add_waiting_notes() on
-    the page first: one query for all of them instead of one per queued job."""
-    if job.status == JobStatus.QUEUED and not job.waiting:
+    the page first: a few queries for all of them instead of some per active job."""
+    if not job.is_terminal and not job.eta_basis:
         add_waiting_notes([job])
     return {
         "id": str(job.id),
@@ -140,6 +144,9 @@ def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
         "cancel_requested": job.cancel_requested,
         "queue_position": job.queue_position(),
         "waiting": job.waiting or None,
+        "eta": job.eta,
+        "eta_seconds": seconds_left(job),
+        "eta_basis": job.eta_basis or None,
         "attempts": job.attempts,
         "created_at": job.created_at,
         "started_at": job.started_at,

@@ -7,6 +7,7 @@ in ALLOWED_TRANSITIONS and nothing else.
 import re
 import uuid
 from collections.abc import Collection
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
@@ -125,6 +126,11 @@ class Job(models.Model):
     queue_place: int | None = None
     # Why a queued job waits, a sentence; set by genhub.waiting.add_waiting_notes().
     waiting: str = ""
+    # When a queued or running job should be done (and a queued one start), and
+    # what says so; set by genhub.eta.add_etas(). No field: computed per request.
+    eta: datetime | None = None
+    eta_start: datetime | None = None
+    eta_basis: str = ""
 
     class Meta:
         ordering = ["-created_at"]

@@ -1,0 +1,203 @@
+"""When a queued or running job will be done, from the real queue and the
+model's recent runs; or, with no runs to go by, no number at all.
+
+A model's rate is seconds per unit of work over its last GENHUB_ETA_RECENT_RUNS
+succeeded jobs, where a modality's params schema says what a job's work is
+(`GenerationParams.work`: tokens, steps over pixels, seconds of audio). A
+running job ends at its start plus its expected duration, or, once it reports
+progress, when its pace says. A queued job starts once the jobs ahead of it in
+its queue are done, shared among the live workers serving that queue, and ends
+its own expected duration later.
+
+For a page of jobs this costs two queries whatever its length: the active jobs
+of the page's queues, and the recent runs of their models.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from genhub import modalities
+from genhub.models import Job, JobKind, JobStatus
+from genhub.params import GenerationParams
+
+RECENT_RUNS = "recent runs"
+PROGRESS = "progress"
+NO_RECENT_RUNS = "no recent runs"
+NO_WORKER = "no worker serves its queue"
+# Below this, a job's progress says little about its pace (a model still loading).
+_TRUSTED_PROGRESS = 0.1
+
+
+def add_etas(jobs: Sequence[Job], worker_queues: Sequence[set[str]]) -> None:
+    """Set `eta`, `eta_start` (queued jobs) and `eta_basis` on each queued or
+    running job in `jobs`. `worker_queues`: the queues of each live worker, as
+    genhub.waiting reads them."""
+    active = [job for job in jobs if job.status in (JobStatus.QUEUED, JobStatus.RUNNING)]
+    if not active:
+        return
+    now = timezone.now()
+    queues = {job.model.job_queue for job in active if job.status == JobStatus.QUEUED}
+    # Every user's active jobs in those queues: what the page's queued jobs wait behind.
+    in_queues = list(
+        Job.objects.with_queue_name()
+        .filter(queue_name__in=queues, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))  # type: ignore[misc]  # an annotation
+        .order_by("enqueued_at", "created_at")
+        .values(
+            "id",
+            "queue_name",
+            "model_id",
+            "modality",
+            "kind",
+            "params",
+            "status",
+            "progress",
+            "started_at",
+        )
+        if queues
+        else ()
+    )
+    rates = _seconds_per_work({job.model_id for job in active} | {r["model_id"] for r in in_queues})
+    waits = _waits(in_queues, rates, now)
+    for job in active:
+        expected = _expected(job.model_id, job.modality, job.kind, job.params, rates)
+        if job.status == JobStatus.RUNNING:
+            left = _remaining(job.progress, job.started_at, expected, now)
+            job.eta = None if left is None else now + timedelta(seconds=left)
+            job.eta_basis = _basis_running(job.progress, left)
+            continue
+        ahead = waits.get(job.id)
+        workers = sum(1 for served in worker_queues if job.model.job_queue in served)
+        if expected is None or ahead is None:
+            job.eta_basis = NO_RECENT_RUNS
+        elif not workers:
+            job.eta_basis = NO_WORKER
+        else:
+            job.eta_start = now + timedelta(seconds=ahead / workers)
+            job.eta = job.eta_start + timedelta(seconds=expected)
+            job.eta_basis = RECENT_RUNS
+
+
+def seconds_left(job: Job) -> int | None:
+    """Whole seconds until the job's ETA (0 once it is past); None without one."""
+    if job.eta is None:
+        return None
+    return max(0, round((job.eta - timezone.now()).total_seconds()))
+
+
+def sentence(job: Job) -> str:
+    """The ETA for a page: "About 2 min left." or "Starts in about 5 min."."""
+    if job.eta_basis in (NO_RECENT_RUNS, NO_WORKER):
+        return f"No estimate yet ({job.eta_basis})."
+    if job.status == JobStatus.QUEUED and job.eta_start is not None:
+        return f"Starts in {_about(job.eta_start)}."
+    if job.eta is not None:
+        return f"{_about(job.eta).capitalize()} left."
+    return ""
+
+
+def _about(when: datetime) -> str:
+    seconds = (when - timezone.now()).total_seconds()
+    if seconds < 60:
+        return "less than a minute"
+    if seconds < 90 * 60:
+        return f"about {round(seconds / 60)} min"
+    return f"about {round(seconds / 3600)} h"
+
+
+def _seconds_per_work(model_ids: set[Any]) -> dict[Any, float]:
+    """Each model's seconds per unit of work over its recent succeeded jobs (one
+    query: the last N per model by a window function); models without runs are
+    left out."""
+    if not model_ids:
+        return {}
+    recent = (
+        Job.objects.filter(
+            model_id__in=model_ids,
+            status=JobStatus.SUCCEEDED,
+            kind=JobKind.GENERATE,
+            started_at__isnull=False,
+            finished_at__isnull=False,
+        )
+        .annotate(
+            n=Window(RowNumber(), partition_by=[F("model_id")], order_by=F("finished_at").desc())
+        )
+        .filter(n__lte=settings.GENHUB_ETA_RECENT_RUNS)
+        .values_list("model_id", "modality", "params", "started_at", "finished_at")
+    )
+    seconds: dict[Any, float] = defaultdict(float)
+    work: dict[Any, float] = defaultdict(float)
+    for model_id, modality, params, started, finished in recent:
+        assert started is not None and finished is not None  # filtered above
+        seconds[model_id] += (finished - started).total_seconds()
+        work[model_id] += _work(modality, params)
+    return {model_id: seconds[model_id] / work[model_id] for model_id in seconds if work[model_id]}
+
+
+def _work(modality: str, params: dict[str, Any]) -> float:
+    found = modalities.find(modality)
+    schema = found.params_schema if found else GenerationParams
+    return schema.work(params)
+
+
+def _expected(
+    model_id: Any, modality: str, kind: str, params: dict[str, Any], rates: dict[Any, float]
+) -> float | None:
+    """Seconds a run of this job should take; None when nothing says (no recent
+    runs of its model, or a model download, whose time is the network's)."""
+    if kind != JobKind.GENERATE or model_id not in rates:
+        return None
+    return rates[model_id] * _work(modality, params)
+
+
+def _remaining(
+    progress: float, started_at: datetime | None, expected: float | None, now: datetime
+) -> float | None:
+    """Seconds a running job has left: by its pace once it reports progress, else
+    by its expected duration (never below zero: an overdue job ends any moment)."""
+    elapsed = (now - started_at).total_seconds() if started_at else 0.0
+    if progress >= _TRUSTED_PROGRESS and started_at is not None:
+        return elapsed * (1 - progress) / progress
+    if expected is None:
+        return None
+    return max(0.0, expected - elapsed)
+
+
+def _basis_running(progress: float, left: float | None) -> str:
+    if left is None:
+        return NO_RECENT_RUNS
+    return PROGRESS if progress >= _TRUSTED_PROGRESS else RECENT_RUNS
+
+
+def _waits(
+    rows: list[dict[str, Any]], rates: dict[Any, float], now: datetime
+) -> dict[Any, float | None]:
+    """For each queued job in `rows` (ordered by enqueue time), the seconds of work
+    ahead of it in its queue: what its running jobs have left and the expected
+    runs of the jobs queued before it. None once any of those has no estimate."""
+    ahead: dict[str, float | None] = defaultdict(float)
+    for row in rows:
+        if row["status"] != JobStatus.RUNNING:
+            continue
+        expected = _expected(row["model_id"], row["modality"], row["kind"], row["params"], rates)
+        left = _remaining(row["progress"], row["started_at"], expected, now)
+        ahead[row["queue_name"]] = _plus(ahead[row["queue_name"]], left)
+    waits: dict[Any, float | None] = {}
+    for row in rows:
+        if row["status"] != JobStatus.QUEUED:
+            continue
+        queue = row["queue_name"]
+        waits[row["id"]] = ahead[queue]
+        expected = _expected(row["model_id"], row["modality"], row["kind"], row["params"], rates)
+        ahead[queue] = _plus(ahead[queue], expected)
+    return waits
+
+
+def _plus(total: float | None, seconds: float | None) -> float | None:
+    return None if total is None or seconds is None else total + seconds
