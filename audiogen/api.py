@@ -17,6 +17,7 @@ router = Router(tags=["audio"])
 
 class AudioGenerationRequest(AudioParams):
     model: str | None = None
+    callback_url: str | None = None  # POSTed the job when it ends (docs/jobs.md)
 
 
 @router.post(
@@ -35,5 +36,7 @@ class AudioGenerationRequest(AudioParams):
 def create_generation(request: HttpRequest) -> tuple[int, dict[str, Any]]:
     fields = generation_fields(request, AudioParams)
     model = fields.pop("model", None)
-    job = submit_generation(request, job_owner(request, "audio"), "audio", model, fields)
+    callback_url = fields.pop("callback_url", None)
+    owner = job_owner(request, "audio")
+    job = submit_generation(request, owner, "audio", model, fields, callback_url)
     return 202, job_out(job, request)

@@ -16,11 +16,11 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from genhub import artifacts, cancel_flags, events, modalities
-from genhub.celery import RUN_JOB_TASK
+from genhub.celery import DELIVER_WEBHOOK_TASK, RUN_JOB_TASK, WEBHOOK_QUEUE
 from genhub.celery import app as celery_app
 from genhub.errors import InvalidInput
 from genhub.models import AIModel, Job, JobKind, JobStatus, Worker
-from genhub.models.job import ALLOWED_TRANSITIONS
+from genhub.models.job import ALLOWED_TRANSITIONS, TERMINAL_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,11 @@ def transition(
         rows = rows.filter(where)
     if not rows.update(status=to, **fields):
         return None
-    return Job.objects.select_related("model", "owner").get(pk=job.pk)
+    moved = Job.objects.select_related("model", "owner").get(pk=job.pk)
+    if to in TERMINAL_STATUSES and moved.callback_url:
+        # Every end of a job passes here, once: the one place to announce it.
+        transaction.on_commit(lambda: send_webhook(moved))
+    return moved
 
 
 # --- submit -----------------------------------------------------------------
@@ -108,8 +112,16 @@ def _names(models: Any) -> str:
     return ", ".join(names) if names else "(none enabled)"
 
 
-def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[str, Any]) -> Job:
-    """Validate, record and enqueue a job. Raises InvalidInput or pydantic's
+def submit_job(
+    owner: Any,
+    modality: str,
+    model_name: str | None,
+    params: dict[str, Any],
+    *,
+    callback_url: str = "",
+) -> Job:
+    """Validate, record and enqueue a job; `callback_url` is already checked
+    (genhub.webhooks.check_callback_url). Raises InvalidInput or pydantic's
     ValidationError for bad input, NoWorkerForQueue when no live worker serves the
     model's queue, QueueUnavailable when Redis is down."""
     model = resolve_model(modality, model_name)
@@ -131,6 +143,7 @@ def submit_job(owner: Any, modality: str, model_name: str | None, params: dict[s
             # Never the uploaded bytes themselves: the artifact ids replace them below.
             params={**stored, **dict.fromkeys(uploads)},
             enqueued_at=timezone.now(),
+            callback_url=callback_url,
         )
         if uploads:
             # Files sent with the request are kept with the job, and its params
@@ -197,6 +210,15 @@ def send_to_queue(job: Job) -> None:
     # By name: the web process never imports the worker's task module. The retry
     # policy (CELERY_TASK_PUBLISH_RETRY_POLICY) keeps an unreachable broker brief.
     celery_app.send_task(RUN_JOB_TASK, args=[str(job.id)], queue=job.model.job_queue)
+
+
+def send_webhook(job: Job) -> None:
+    """Queue the POST of the ended `job` to its callback_url. A broker that is
+    away loses the webhook, not the job's end: logged, not raised."""
+    try:
+        celery_app.send_task(DELIVER_WEBHOOK_TASK, args=[str(job.id)], queue=WEBHOOK_QUEUE)
+    except Exception:
+        log.exception("could not queue the webhook of job %s", job.id)
 
 
 # --- run --------------------------------------------------------------------

@@ -5,6 +5,8 @@ localhost, models under var/models, CPU or CUDA picked at run time.
 `.env.example` lists every variable.
 """
 
+import hashlib
+import hmac
 import os
 import secrets
 from datetime import timedelta
@@ -225,6 +227,19 @@ GENHUB_ETA_RECENT_RUNS = env.int("GENHUB_ETA_RECENT_RUNS", default=20)
 # one not seen for GENHUB_WORKER_GONE_SECONDS is shown as gone.
 GENHUB_WORKER_HEARTBEAT_SECONDS = env.float("GENHUB_WORKER_HEARTBEAT_SECONDS", default=5.0)
 GENHUB_WORKER_GONE_SECONDS = env.float("GENHUB_WORKER_GONE_SECONDS", default=30.0)
+# Webhooks (docs/jobs.md, "Webhooks"). The base of the absolute links in a webhook's
+# body (e.g. https://genhub.example.com); without it they are relative paths.
+GENHUB_PUBLIC_URL = env.str("GENHUB_PUBLIC_URL", default="").rstrip("/")
+# The HMAC key receivers verify X-GenHub-Signature with. By default derived from
+# SECRET_KEY with a fixed salt, so webhooks are signed out of the box and rotating
+# SECRET_KEY rotates it; set it to share a key that does not reveal SECRET_KEY's.
+GENHUB_WEBHOOK_SECRET = (
+    env.str("GENHUB_WEBHOOK_SECRET", default="")
+    or hmac.new(SECRET_KEY.encode(), b"genhub.webhooks.v1", hashlib.sha256).hexdigest()
+)
+# Callback URLs on private, loopback or link-local addresses are refused unless
+# this is true: otherwise any user could make GenHub POST into its own network.
+GENHUB_WEBHOOK_ALLOW_PRIVATE = env.bool("GENHUB_WEBHOOK_ALLOW_PRIVATE", default=False)
 # A job is refused (503) when no live worker serves its queue, unless this is true:
 # deployments that start workers only when jobs wait (scaled from zero) need it.
 GENHUB_ACCEPT_WITHOUT_WORKERS = env.bool("GENHUB_ACCEPT_WITHOUT_WORKERS", default=False)

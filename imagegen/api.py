@@ -17,6 +17,7 @@ router = Router(tags=["images"])
 
 class ImageGenerationRequest(ImageParams):
     model: str | None = None
+    callback_url: str | None = None  # POSTed the job when it ends (docs/jobs.md)
 
 
 @router.post(
@@ -37,5 +38,7 @@ def create_generation(request: HttpRequest) -> tuple[int, dict[str, Any]]:
     # and a file upload, and the schema checks either the same way.
     fields = generation_fields(request, ImageParams)
     model = fields.pop("model", None)
-    job = submit_generation(request, job_owner(request, "image"), "image", model, fields)
+    callback_url = fields.pop("callback_url", None)
+    owner = job_owner(request, "image")
+    job = submit_generation(request, owner, "image", model, fields, callback_url)
     return 202, job_out(job, request)

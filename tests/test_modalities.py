@@ -117,7 +117,10 @@ def test_a_fourth_modalitys_jobs_show_and_its_queue_is_served(
     assert "<h1>Speech job</h1>" in page
     assert f'href="/api/v1/artifacts/{clip.pk}/file"' in page
     options = Serve().create_parser("manage.py", "serve").parse_args([])
-    assert options.queues.split(",") == [m.queue for m in modalities.all_modalities()]
+    # Every modality's queue, and webhooks' (POSTs of ended jobs to their callback_url).
+    assert options.queues.split(",") == [m.queue for m in modalities.all_modalities()] + [
+        "webhooks"
+    ]
     assert "speech" in options.queues.split(",")
 
 

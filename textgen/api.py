@@ -23,6 +23,7 @@ class TextGenerationRequest(TextParams):
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 
     model: str | None = None
+    callback_url: str | None = None  # POSTed the job when it ends (docs/jobs.md)
 
 
 @router.post(
@@ -34,6 +35,7 @@ class TextGenerationRequest(TextParams):
 def create_generation(
     request: HttpRequest, body: TextGenerationRequest
 ) -> tuple[int, dict[str, Any]]:
-    params = body.model_dump(exclude={"model"}, exclude_unset=True)
-    job = submit_generation(request, job_owner(request, "text"), "text", body.model, params)
+    params = body.model_dump(exclude={"model", "callback_url"}, exclude_unset=True)
+    owner = job_owner(request, "text")
+    job = submit_generation(request, owner, "text", body.model, params, body.callback_url)
     return 202, job_out(job, request)

@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from genhub import idempotency
 from genhub.jobs import submit_job
 from genhub.models import Job
+from genhub.webhooks import check_callback_url
 
 
 def submit_generation(
@@ -16,13 +17,21 @@ def submit_generation(
     modality: str,
     model_name: str | None,
     fields: dict[str, Any],
+    callback_url: object = None,
 ) -> Job:
     """submit_job(owner, modality, model_name, fields), or, for a repeat of an
-    earlier request with the same Idempotency-Key, the job that request made."""
+    earlier request with the same Idempotency-Key, the job that request made.
+    `callback_url` is the request's, next to the params: checked here."""
+    url = "" if callback_url is None else check_callback_url(callback_url)
+
+    def submit() -> Job:
+        return submit_job(owner, modality, model_name, fields, callback_url=url)
+
     key = request.headers.get(idempotency.HEADER)
     if key is None:
-        return submit_job(owner, modality, model_name, fields)
-    digest = idempotency.request_digest(modality, model_name, fields)
-    return idempotency.submit_once(
-        owner.pk, key, digest, lambda: submit_job(owner, modality, model_name, fields)
-    )
+        return submit()
+    # The URL is part of the request: the same key with another URL is a conflict.
+    # Left out when absent, so a request without one digests as it always did.
+    digested = {**fields, "callback_url": url} if url else fields
+    digest = idempotency.request_digest(modality, model_name, digested)
+    return idempotency.submit_once(owner.pk, key, digest, submit)

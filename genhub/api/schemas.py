@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Schema
@@ -116,17 +117,31 @@ class ErrorOut(Schema):
     detail: Any
 
 
-def job_links(job: Job, request: HttpRequest) -> dict[str, str]:
-    ws_scheme = "wss" if request.is_secure() else "ws"
+def absolute_url(path: str, request: HttpRequest | None) -> str:
+    """`path` as a full URL: from the request, or without one (a webhook) from
+    GENHUB_PUBLIC_URL, or left relative when that is not set."""
+    if request is not None:
+        return request.build_absolute_uri(path)
+    return settings.GENHUB_PUBLIC_URL + path
+
+
+def job_links(job: Job, request: HttpRequest | None) -> dict[str, str]:
+    events = f"/ws/jobs/{job.id}/"
+    if request is not None:
+        ws_scheme = "wss" if request.is_secure() else "ws"
+        events = f"{ws_scheme}://{request.get_host()}{events}"
+    elif settings.GENHUB_PUBLIC_URL:
+        # http://host -> ws://host, https://host -> wss://host
+        events = "ws" + settings.GENHUB_PUBLIC_URL.removeprefix("http") + events
     return {
-        "self": request.build_absolute_uri(reverse("api:job_detail", args=[job.id])),
-        "cancel": request.build_absolute_uri(reverse("api:job_cancel", args=[job.id])),
-        "events": f"{ws_scheme}://{request.get_host()}/ws/jobs/{job.id}/",
+        "self": absolute_url(reverse("api:job_detail", args=[job.id]), request),
+        "cancel": absolute_url(reverse("api:job_cancel", args=[job.id]), request),
+        "events": events,
     }
 
 
-def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
-    """A job as clients see it. For a page of jobs, call add_waiting_notes() on
+def job_out(job: Job, request: HttpRequest | None) -> dict[str, Any]:
+    """A job as clients see it (`request` None: for a webhook). For a page of jobs, call add_waiting_notes() on
     the page first: a few queries for all of them instead of some per active job."""
     if not job.is_terminal and not job.eta_basis:
         add_waiting_notes([job])
@@ -158,7 +173,7 @@ def job_out(job: Job, request: HttpRequest) -> dict[str, Any]:
 
 def artifact_out(artifact: Artifact, request: HttpRequest | None = None) -> dict[str, Any]:
     def absolute(path: str | None) -> str | None:
-        return request.build_absolute_uri(path) if request and path else path
+        return absolute_url(path, request) if path else path
 
     links = artifact_links(artifact)
     return {

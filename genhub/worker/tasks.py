@@ -1,4 +1,4 @@
-"""The one Celery task. It receives a job id and hands it on; it holds no logic.
+"""The Celery tasks. Each receives a job id and hands it on.
 
 Celery imports this module when a worker starts (autodiscovery, see
 genhub/celery.py), before it builds the worker's bootsteps: that is where the
@@ -6,18 +6,37 @@ stale-job sweep joins the worker and the pool processes learn to warm up.
 Time limits, acks_late and reject_on_worker_lost come from settings (CELERY_*).
 """
 
+import logging
 import os
 
 from celery import Task, shared_task
 
-from genhub.celery import RUN_JOB_TASK, app
+from genhub import webhooks
+from genhub.celery import DELIVER_WEBHOOK_TASK, RUN_JOB_TASK, app
 from genhub.worker import identity, reporting, warmup  # noqa: F401  (connect their worker signals)
 from genhub.worker.execution import execute_job
 from genhub.worker.sweeper import StaleJobSweeper
 
 app.steps["worker"].add(StaleJobSweeper)
 
+log = logging.getLogger(__name__)
+
 
 @shared_task(name=RUN_JOB_TASK, bind=True)
 def run_job(self: Task, job_id: str) -> None:
     execute_job(job_id, worker=f"{self.request.hostname}/{os.getpid()}")
+
+
+@shared_task(name=DELIVER_WEBHOOK_TASK, bind=True, max_retries=webhooks.MAX_TRIES - 1)
+def deliver_webhook(self: Task, job_id: str) -> None:
+    try:
+        webhooks.deliver(job_id)
+    except webhooks.TargetRefused as refused:
+        log.warning("webhook for job %s not sent: %s", job_id, refused)
+    except webhooks.DeliveryFailed as failed:
+        tries = self.request.retries + 1
+        if tries >= webhooks.MAX_TRIES:
+            log.warning("webhook for job %s: gave up after %d tries: %s", job_id, tries, failed)
+            return
+        log.info("webhook for job %s: try %d failed (%s); retrying", job_id, tries, failed)
+        raise self.retry(countdown=webhooks.retry_delay(self.request.retries)) from failed

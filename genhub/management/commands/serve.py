@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from genhub import modalities
+from genhub.celery import WEBHOOK_QUEUE
 
 
 class Command(BaseCommand):
@@ -29,8 +30,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--queues",
-            default=",".join(m.queue for m in modalities.all_modalities()),
-            help="Queues the worker serves (default: every registered modality's).",
+            default=",".join([*(m.queue for m in modalities.all_modalities()), WEBHOOK_QUEUE]),
+            help="Queues the worker serves (default: every registered modality's, and webhooks).",
         )
 
     def handle(
