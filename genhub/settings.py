@@ -125,6 +125,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         _owner_only(Path(DATABASES["default"]["NAME"]))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's own list unless told otherwise. The test suite names a fast hasher
+# (tests/environment.py): a proper hash takes a third of a second by design, and
+# the suite makes hundreds of users.
+PASSWORD_HASHERS = env.list(
+    "GENHUB_PASSWORD_HASHERS",
+    default=[
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+        "django.contrib.auth.hashers.ScryptPasswordHasher",
+    ],
+)
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
