@@ -169,14 +169,8 @@ def _submit_test(user: Any, aimodel: AIModel) -> tuple[int, str]:
     except NoWorkerForQueue as error:
         return messages.ERROR, f"{aimodel.name} was not tested. {error}"
     except QueueUnavailable:
-        return messages.ERROR, (
-            f"{aimodel.name} was not tested: the job queue (Redis) could not be reached. "
-            "Try again once it is back."
-        )
-    url = reverse("job", args=[job.pk])
-    return messages.SUCCESS, format_html(
-        'Test job for {} submitted: <a href="{}">follow it on its page</a>.', aimodel.name, url
-    )
+        return _queue_unreachable(aimodel, "tested")
+    return _submitted("Test job for", aimodel, job)
 
 
 def _submit_download(user: Any, aimodel: AIModel) -> tuple[int, str]:
@@ -189,13 +183,22 @@ def _submit_download(user: Any, aimodel: AIModel) -> tuple[int, str]:
     except NoWorkerForQueue as error:
         return messages.ERROR, f"{aimodel.name} was not downloaded. {error}"
     except QueueUnavailable:
-        return messages.ERROR, (
-            f"{aimodel.name} was not downloaded: the job queue (Redis) could not be reached. "
-            "Try again once it is back."
-        )
+        return _queue_unreachable(aimodel, "downloaded")
+    return _submitted("Download of", aimodel, job)
+
+
+def _queue_unreachable(aimodel: AIModel, done: str) -> tuple[int, str]:
+    return messages.ERROR, (
+        f"{aimodel.name} was not {done}: the job queue (Redis) could not be reached. "
+        "Try again once it is back."
+    )
+
+
+def _submitted(what: str, aimodel: AIModel, job: Job) -> tuple[int, str]:
+    """A success message linking to the job's page."""
     url = reverse("job", args=[job.pk])
     return messages.SUCCESS, format_html(
-        'Download of {} submitted: <a href="{}">follow it on its page</a>.', aimodel.name, url
+        '{} {} submitted: <a href="{}">follow it on its page</a>.', what, aimodel.name, url
     )
 
 
