@@ -48,3 +48,15 @@ class BodyTooLarge(Exception):
         super().__init__(
             f"The request body is over the limit of {limit // 2**20} MiB; send a smaller file."
         )
+
+
+class QuotaExceeded(Exception):
+    """A user is over one of their limits (genhub/quotas.py); answered as 429
+    with Retry-After. `limit` names it: "requests_per_minute", "max_queued" or
+    "compute_seconds_per_day"."""
+
+    def __init__(self, limit: str, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.message = message
+        self.retry_after = max(1, retry_after)

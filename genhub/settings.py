@@ -236,6 +236,14 @@ GENHUB_JOB_SAVE_RETRY_SECONDS = env.float("GENHUB_JOB_SAVE_RETRY_SECONDS", defau
 GENHUB_IDEMPOTENCY_SECONDS = env.float("GENHUB_IDEMPOTENCY_SECONDS", default=86400.0)
 # A job's ETA comes from the durations of its model's last this-many succeeded jobs.
 GENHUB_ETA_RECENT_RUNS = env.int("GENHUB_ETA_RECENT_RUNS", default=20)
+# Quotas (genhub/quotas.py), the defaults for users without a UsagePolicy of their
+# own or their group's; 0 is no limit. Superusers have none unless a policy says so.
+# Jobs a user may submit per minute, and have queued or running at once:
+GENHUB_QUOTA_REQUESTS_PER_MINUTE = env.int("GENHUB_QUOTA_REQUESTS_PER_MINUTE", default=60)
+GENHUB_QUOTA_MAX_QUEUED = env.int("GENHUB_QUOTA_MAX_QUEUED", default=20)
+# Worker seconds per modality in any 24 hours: one number for every modality, or
+# per modality with "*" for the rest, e.g. "image=600,audio=600,*=3600".
+GENHUB_QUOTA_COMPUTE_SECONDS_PER_DAY = env.str("GENHUB_QUOTA_COMPUTE_SECONDS_PER_DAY", default="0")
 # Each process that runs jobs records itself this often (genhub/worker/reporting.py);
 # one not seen for GENHUB_WORKER_GONE_SECONDS is shown as gone.
 GENHUB_WORKER_HEARTBEAT_SECONDS = env.float("GENHUB_WORKER_HEARTBEAT_SECONDS", default=5.0)

@@ -2,6 +2,17 @@ from genhub.models.aimodel import AIModel
 from genhub.models.apikey import ApiKey
 from genhub.models.artifact import Artifact
 from genhub.models.job import Job, JobKind, JobStatus
+from genhub.models.usage_policy import UsagePolicy
 from genhub.models.worker import Worker, WorkerState
 
-__all__ = ["AIModel", "ApiKey", "Artifact", "Job", "JobKind", "JobStatus", "Worker", "WorkerState"]
+__all__ = [
+    "AIModel",
+    "ApiKey",
+    "Artifact",
+    "Job",
+    "JobKind",
+    "JobStatus",
+    "UsagePolicy",
+    "Worker",
+    "WorkerState",
+]
