@@ -28,6 +28,7 @@ class AudioGenerationRequest(AudioParams):
         409: ErrorOut,
         413: ErrorOut,
         422: ErrorOut,
+        429: ErrorOut,
         503: ErrorOut,
     },
     url_name="audio_generate",

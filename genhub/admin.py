@@ -17,7 +17,7 @@ from django.utils.html import format_html
 from genhub import modalities, model_commands
 from genhub.artifacts import links
 from genhub.error_messages import readable_errors
-from genhub.errors import InvalidInput
+from genhub.errors import InvalidInput, QuotaExceeded
 from genhub.jobs import (
     JobConflict,
     NoWorkerForQueue,
@@ -26,7 +26,7 @@ from genhub.jobs import (
     submit_download,
     submit_job,
 )
-from genhub.models import AIModel, ApiKey, Artifact, Job, Worker
+from genhub.models import AIModel, ApiKey, Artifact, Job, UsagePolicy, Worker
 
 SHORT_SOURCE = 40  # characters of a model's source in the model list
 
@@ -168,6 +168,8 @@ def _submit_test(user: Any, aimodel: AIModel) -> tuple[int, str]:
         return messages.ERROR, f"{aimodel.name} was not tested: {reasons}"
     except NoWorkerForQueue as error:
         return messages.ERROR, f"{aimodel.name} was not tested. {error}"
+    except QuotaExceeded as error:
+        return messages.ERROR, f"{aimodel.name} was not tested. {error.message}"
     except QueueUnavailable:
         return _queue_unreachable(aimodel, "tested")
     return _submitted("Test job for", aimodel, job)
@@ -425,3 +427,36 @@ class ApiKeyAdmin(admin.ModelAdmin):
             "key": obj.issued_key,
         }
         return TemplateResponse(request, "admin/genhub/apikey/created.html", context)
+
+
+@admin.register(UsagePolicy)
+class UsagePolicyAdmin(admin.ModelAdmin):
+    """Limits over the GENHUB_QUOTA_* defaults for one user or one group
+    (genhub/policies.py combines them; genhub/quotas.py enforces them)."""
+
+    list_display = [
+        "__str__",
+        "requests_per_minute",
+        "max_queued",
+        "compute_budgets",
+        "priority",
+        "note",
+        "updated_at",
+    ]
+    list_select_related = ["user", "group"]
+    search_fields = ["user__username", "group__name", "note"]
+    autocomplete_fields = ["user", "group"]
+    fields = [
+        "user",
+        "group",
+        "requests_per_minute",
+        "max_queued",
+        "compute_seconds_per_day",
+        "priority",
+        "note",
+    ]
+
+    @admin.display(description="compute seconds per day")
+    def compute_budgets(self, obj: UsagePolicy) -> str:
+        budgets = obj.compute_seconds_per_day
+        return ", ".join(f"{name}: {seconds}" for name, seconds in budgets.items()) or "default"

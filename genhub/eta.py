@@ -6,11 +6,12 @@ succeeded jobs, where a modality's params schema says what a job's work is
 (`GenerationParams.work`: tokens, steps over pixels, seconds of audio). A
 running job ends at its start plus its expected duration, or, once it reports
 progress, when its pace says. A queued job starts once the jobs ahead of it in
-its queue are done, shared among the live workers serving that queue, and ends
-its own expected duration later.
+its queue's fair order (genhub/fairness.py) are done, shared among the live
+workers serving that queue, and ends its own expected duration later.
 
-For a page of jobs this costs two queries whatever its length: the active jobs
-of the page's queues, and the recent runs of their models.
+For a page of jobs this costs five queries whatever its length: the active jobs
+of the page's queues, their owners' standings (three, genhub.fairness), and the
+recent runs of their models. The queued jobs' places come from the same reads.
 """
 
 from collections import defaultdict
@@ -23,7 +24,7 @@ from django.db.models import F, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
-from genhub import modalities
+from genhub import fairness, modalities
 from genhub.models import Job, JobKind, JobStatus
 from genhub.params import GenerationParams
 
@@ -36,35 +37,23 @@ _TRUSTED_PROGRESS = 0.1
 
 
 def add_etas(jobs: Sequence[Job], worker_queues: Sequence[set[str]]) -> None:
-    """Set `eta`, `eta_start` (queued jobs) and `eta_basis` on each queued or
-    running job in `jobs`. `worker_queues`: the queues of each live worker, as
-    genhub.waiting reads them."""
+    """Set `queue_place` (queued jobs: their place in the fair order,
+    genhub/fairness.py), `eta`, `eta_start` (queued jobs) and `eta_basis` on
+    each queued or running job in `jobs`. `worker_queues`: the queues of each
+    live worker, as genhub.waiting reads them."""
     active = [job for job in jobs if job.status in (JobStatus.QUEUED, JobStatus.RUNNING)]
     if not active:
         return
     now = timezone.now()
     queues = {job.model.job_queue for job in active if job.status == JobStatus.QUEUED}
     # Every user's active jobs in those queues: what the page's queued jobs wait behind.
-    in_queues = list(
-        Job.objects.with_queue_name()
-        .filter(queue_name__in=queues, status__in=(JobStatus.QUEUED, JobStatus.RUNNING))  # type: ignore[misc]  # an annotation
-        .order_by("enqueued_at", "created_at")
-        .values(
-            "id",
-            "queue_name",
-            "model_id",
-            "modality",
-            "kind",
-            "params",
-            "status",
-            "progress",
-            "started_at",
-        )
-        if queues
-        else ()
+    in_queues = fairness.active_jobs(
+        queues, "model_id", "modality", "kind", "params", "progress", "started_at"
     )
+    orders = fairness.queue_orders(in_queues)
+    places = {row["id"]: place for order in orders.values() for place, row in enumerate(order, 1)}
     rates = _seconds_per_work({job.model_id for job in active} | {r["model_id"] for r in in_queues})
-    waits = _waits(in_queues, rates, now)
+    waits = _waits(in_queues, orders, rates, now)
     for job in active:
         expected = _expected(job.model_id, job.modality, job.kind, job.params, rates)
         if job.status == JobStatus.RUNNING:
@@ -72,6 +61,7 @@ def add_etas(jobs: Sequence[Job], worker_queues: Sequence[set[str]]) -> None:
             job.eta = None if left is None else now + timedelta(seconds=left)
             job.eta_basis = _basis_running(job.progress, left)
             continue
+        job.queue_place = places.get(job.id)
         ahead = waits.get(job.id)
         workers = sum(1 for served in worker_queues if job.model.job_queue in served)
         if expected is None or ahead is None:
@@ -82,6 +72,37 @@ def add_etas(jobs: Sequence[Job], worker_queues: Sequence[set[str]]) -> None:
             job.eta_start = now + timedelta(seconds=ahead / workers)
             job.eta = job.eta_start + timedelta(seconds=expected)
             job.eta_basis = RECENT_RUNS
+
+
+def expected_seconds(job: Job) -> float | None:
+    """How long a run of `job` should take, from its model's recent runs (one
+    query); None when nothing says. A worker asks once, as the job starts."""
+    rates = _seconds_per_work({job.model_id})
+    return _expected(job.model_id, job.modality, job.kind, job.params, rates)
+
+
+def running_fields(
+    progress: float, started_at: datetime | None, expected: float | None
+) -> dict[str, Any]:
+    """A running job's ETA as events carry it, from its start, its progress and
+    `expected_seconds`: no query, so every token's event can carry one."""
+    now = timezone.now()
+    left = _remaining(progress, started_at, expected, now)
+    return {
+        "eta": None if left is None else (now + timedelta(seconds=left)).isoformat(),
+        "eta_seconds": None if left is None else round(left),
+        "eta_basis": _basis_running(progress, left),
+    }
+
+
+def fields(job: Job) -> dict[str, Any]:
+    """The ETA of a job that went through `add_etas`, as the WebSocket and
+    events carry it."""
+    return {
+        "eta": job.eta.isoformat() if job.eta else None,
+        "eta_seconds": seconds_left(job),
+        "eta_basis": job.eta_basis or None,
+    }
 
 
 def seconds_left(job: Job) -> int | None:
@@ -176,11 +197,15 @@ def _basis_running(progress: float, left: float | None) -> str:
 
 
 def _waits(
-    rows: list[dict[str, Any]], rates: dict[Any, float], now: datetime
+    rows: list[dict[str, Any]],
+    orders: dict[str, list[dict[str, Any]]],
+    rates: dict[Any, float],
+    now: datetime,
 ) -> dict[Any, float | None]:
-    """For each queued job in `rows` (ordered by enqueue time), the seconds of work
-    ahead of it in its queue: what its running jobs have left and the expected
-    runs of the jobs queued before it. None once any of those has no estimate."""
+    """For each queued job in `orders` (each queue's jobs in the order they will
+    start), the seconds of work ahead of it in its queue: what its running jobs
+    have left and the expected runs of the jobs that start before it. None once
+    any of those has no estimate."""
     ahead: dict[str, float | None] = defaultdict(float)
     for row in rows:
         if row["status"] != JobStatus.RUNNING:
@@ -189,13 +214,13 @@ def _waits(
         left = _remaining(row["progress"], row["started_at"], expected, now)
         ahead[row["queue_name"]] = _plus(ahead[row["queue_name"]], left)
     waits: dict[Any, float | None] = {}
-    for row in rows:
-        if row["status"] != JobStatus.QUEUED:
-            continue
-        queue = row["queue_name"]
-        waits[row["id"]] = ahead[queue]
-        expected = _expected(row["model_id"], row["modality"], row["kind"], row["params"], rates)
-        ahead[queue] = _plus(ahead[queue], expected)
+    for queue, order in orders.items():
+        for row in order:
+            waits[row["id"]] = ahead[queue]
+            expected = _expected(
+                row["model_id"], row["modality"], row["kind"], row["params"], rates
+            )
+            ahead[queue] = _plus(ahead[queue], expected)
     return waits
 
 

@@ -15,12 +15,14 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from genhub import artifacts, cancel_flags, events, modalities
+from genhub import artifacts, cancel_flags, eta, events, fairness, modalities, quotas
 from genhub.celery import DELIVER_WEBHOOK_TASK, RUN_JOB_TASK, WEBHOOK_QUEUE
 from genhub.celery import app as celery_app
 from genhub.errors import InvalidInput
+from genhub.log_context import bind_job
 from genhub.models import AIModel, Job, JobKind, JobStatus, Worker
 from genhub.models.job import ALLOWED_TRANSITIONS, TERMINAL_STATUSES
+from genhub.waiting import add_waiting_notes
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,9 @@ def resolve_model(modality: str, name: str | None) -> AIModel:
         raise InvalidInput(
             "model", "The model name holds a lone UTF-16 surrogate; send valid Unicode."
         )
+    if name is not None and "\x00" in name:
+        # PostgreSQL cannot compare text holding NUL: a DataError, a 500, otherwise.
+        raise InvalidInput("model", "The model name contains a NUL character (\\u0000).")
     models = AIModel.objects.filter(modality=modality)
     if name is None:
         model = models.enabled().filter(is_default=True).first()
@@ -123,7 +128,8 @@ def submit_job(
     """Validate, record and enqueue a job; `callback_url` is already checked
     (genhub.webhooks.check_callback_url). Raises InvalidInput or pydantic's
     ValidationError for bad input, NoWorkerForQueue when no live worker serves the
-    model's queue, QueueUnavailable when Redis is down."""
+    model's queue, QuotaExceeded when the owner is over a limit (genhub/quotas.py),
+    QueueUnavailable when Redis is down."""
     model = resolve_model(modality, model_name)
     schema = modalities.get(modality).params_schema
     # Request params override the model's defaults; the result is validated again
@@ -135,6 +141,8 @@ def submit_job(
     uploads = validated.uploads()
     _check_served(model.job_queue)
     with transaction.atomic():
+        # In the transaction: it locks the owner's row until this job is stored.
+        quotas.check_quotas(owner, modality)
         job = Job.objects.create(
             owner=owner,
             modality=modality,
@@ -145,6 +153,7 @@ def submit_job(
             enqueued_at=timezone.now(),
             callback_url=callback_url,
         )
+        bind_job(job.id)  # the rest of this request logs with the job's id
         if uploads:
             # Files sent with the request are kept with the job, and its params
             # name them instead of carrying megabytes of base64.
@@ -224,20 +233,44 @@ def send_webhook(job: Job) -> None:
 # --- run --------------------------------------------------------------------
 
 
+# Each lost race is another worker's claim; this many in a row is a crowd.
+_CLAIM_TRIES = 20
+
+
 def claim_job(job_id: str, worker: str) -> Job | None:
-    """Take a queued job for this worker. Returns None for a job that is not
-    queued (already running, finished, or cancelled): a duplicate message."""
-    now = timezone.now()
-    probe = Job(pk=job_id)
-    return transition(
-        probe,
-        JobStatus.RUNNING,
-        expect=[JobStatus.QUEUED],
-        started_at=now,
-        heartbeat_at=now,
-        worker=worker,
-        attempts=F("attempts") + 1,
-    )
+    """Take, for this worker, the job that the fair-queue policy puts first in
+    the queue of job `job_id` (genhub/fairness.py): a message stands for one
+    run on its queue, not for its own job. Returns None when nothing is queued
+    there (a duplicate message, or one whose job was cancelled).
+
+    Every queued job has a message of its own and each message runs at most one
+    job, so every job runs. A lost race means another worker claimed a job with
+    its own message; we take the next in turn.
+    """
+    of_job = Job.objects.with_queue_name().filter(pk=job_id)
+    name = of_job.values_list("queue_name", flat=True).first()  # type: ignore[misc]  # an annotation
+    if name is None:
+        return None
+    for _ in range(_CLAIM_TRIES):
+        chosen = fairness.next_job(name)
+        if chosen is None:
+            return None
+        now = timezone.now()
+        claimed = transition(
+            Job(pk=chosen),
+            JobStatus.RUNNING,
+            expect=[JobStatus.QUEUED],
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker,
+            attempts=F("attempts") + 1,
+        )
+        if claimed is not None:
+            return claimed
+    # Lost every race: hand the message back, so no queued job is left without one.
+    log.warning("queue %s: no claim after %d tries; message sent again", name, _CLAIM_TRIES)
+    celery_app.send_task(RUN_JOB_TASK, args=[job_id], queue=name)
+    return None
 
 
 def still_ours(job: Job) -> Q:
@@ -372,7 +405,15 @@ def recover_stale_jobs() -> int:
                 continue
             log.warning("job %s lost its worker (%s); requeued", job.id, job.worker)
             # Clients drop the text of the dead attempt: the next one starts over.
-            events.publish(requeued, "requeued", reset_text=True, attempts=requeued.attempts)
+            add_waiting_notes([requeued])  # its place and ETA, back in the queue
+            events.publish(
+                requeued,
+                "requeued",
+                reset_text=True,
+                attempts=requeued.attempts,
+                queue_position=requeued.queue_position(),
+                **eta.fields(requeued),
+            )
             events.drain()  # recorded before a new attempt can publish `started`
             try:
                 send_to_queue(requeued)

@@ -5,6 +5,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from genhub import modalities
+from genhub.api.openai.root import api as openai_api
 from genhub.api.root import api
 from genhub.web.account import account_page, revoke_key
 from genhub.web.views import history_page, home, job_page
@@ -19,4 +20,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/v1/", api.urls),
+    path("v1/", openai_api.urls),  # OpenAI-compatible (docs/openai.md)
 ]

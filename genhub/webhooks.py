@@ -50,6 +50,11 @@ def check_callback_url(url: object) -> str:
         raise InvalidInput("callback_url", "Give the callback URL as a string.")
     if len(url) > MAX_URL_CHARS:
         raise InvalidInput("callback_url", f"The callback URL is over {MAX_URL_CHARS} characters.")
+    if any(char < " " or char == "\x7f" for char in url):
+        # A NUL cannot be stored (PostgreSQL), and no URL holds control characters.
+        raise InvalidInput(
+            "callback_url", "The callback URL contains a control character (such as NUL)."
+        )
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
@@ -64,6 +69,11 @@ def check_callback_url(url: object) -> str:
         _resolve_allowed(parts.hostname, parts.port or 443)
     except TargetRefused as refused:
         raise InvalidInput("callback_url", str(refused)) from None
+    except UnicodeError:
+        # Raised by the IDNA encoding for an empty label or one over 63 characters.
+        raise InvalidInput(
+            "callback_url", f"The callback URL's host {parts.hostname} is not a valid host name."
+        ) from None
     except OSError:
         pass
     return url

@@ -33,6 +33,9 @@ os.environ.update(
         # turns this off to see jobs refused.
         "GENHUB_ACCEPT_WITHOUT_WORKERS": "true",
         "GENHUB_MAX_PROMPT_CHARS": "2000",
+        # The suite submits many jobs quickly; tests/test_quotas.py sets its limits.
+        "GENHUB_QUOTA_REQUESTS_PER_MINUTE": "0",
+        "GENHUB_QUOTA_MAX_QUEUED": "0",
         "DEBUG": "false",
         # Hashing a password properly takes a third of a second, by design.
         "GENHUB_PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher",

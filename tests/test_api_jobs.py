@@ -67,6 +67,16 @@ def test_list_rejects_bad_filters(alice_api, db):
     assert alice_api.get("/api/v1/jobs?page=10000000000000000000").status_code == 422
 
 
+@pytest.mark.parametrize("path", ["/api/v1/jobs", "/api/v1/models"])
+def test_a_nul_in_the_modality_filter_is_a_422_naming_it(alice_api, db, path):
+    # PostgreSQL cannot compare text holding NUL: this was a 500 (found by tests/test_api_fuzz.py).
+    response = alice_api.get(f"{path}?modality=te%00xt")
+    assert response.status_code == 422, response.content
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", "modality"]
+    assert "NUL" in error["msg"]
+
+
 def test_cancelling_a_queued_job_ends_it_at_once(alice_api, alice_job):
     response = alice_api.post(f"/api/v1/jobs/{alice_job.id}/cancel")
     assert response.status_code == 202

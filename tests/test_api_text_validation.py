@@ -83,6 +83,14 @@ def test_unknown_model_names_the_available_ones(alice_api):
     assert "tiny-text" in detail[0]["msg"]
 
 
+def test_a_nul_in_the_model_name_is_a_422_naming_it(alice_api):
+    # PostgreSQL cannot compare text holding NUL: this was a 500 (found by tests/test_api_fuzz.py).
+    detail = error_for(post(alice_api, {"prompt": "hi", "model": "tiny\u0000text"}))
+    assert [e["loc"] for e in detail] == [["body", "model"]]
+    assert "NUL" in detail[0]["msg"]
+    assert not Job.objects.exists()
+
+
 def test_disabled_model_is_refused(alice_api, tiny_text):
     tiny_text.enabled = False
     tiny_text.save()

@@ -52,12 +52,24 @@ def worker(queues="text", node="w1"):
 def test_a_queued_job_ends_after_the_jobs_ahead_and_its_own_run(alice_api, alice, bob, tiny_text):
     past_runs(alice, tiny_text, [10, 20, 30])  # 20 s per 100 tokens on average
     worker()
-    *_, third = queued(bob, tiny_text, 2) + queued(alice, tiny_text, 1)
-    Job.objects.filter(pk=third.pk).update(enqueued_at=timezone.now())  # behind bob's two
+    *_, third = queued(alice, tiny_text, 3)
 
     job = alice_api.get(f"/api/v1/jobs/{third.id}").json()
     assert job["eta_basis"] == "recent runs"
     assert job["eta_seconds"] == pytest.approx(60, abs=2)  # 2 x 20 ahead + its own 20
+
+
+def test_a_queued_job_waits_only_for_the_jobs_its_turn_comes_after(
+    alice_api, alice, bob, tiny_text
+):
+    past_runs(alice, tiny_text, [20])  # alice has run a job on this queue; bob has not
+    worker()
+    queued(bob, tiny_text, 2)
+    (hers,) = queued(alice, tiny_text, 1)
+    # Fair queues (docs/jobs.md): bob's first job, then hers, not both of his.
+    job = alice_api.get(f"/api/v1/jobs/{hers.id}").json()
+    assert job["queue_position"] == 2
+    assert job["eta_seconds"] == pytest.approx(40, abs=2)
 
 
 def test_the_wait_is_shared_among_the_queues_live_workers(alice_api, alice, tiny_text):
@@ -142,9 +154,10 @@ def test_a_page_of_jobs_takes_the_same_few_queries(
     worker()
     queued(bob, tiny_text, 10)  # someone else's jobs ahead, not on alice's page
     queued(alice, tiny_text, count)
-    # The same for 5 jobs as for 50: of these, two are the ETAs' (the queues'
-    # active jobs, and the recent runs of their models).
-    with django_assert_max_num_queries(10):
+    # The same for 5 jobs as for 50: of these, five are the ETAs' (the queues'
+    # active jobs, their owners' standings and priorities for the fair order,
+    # and the recent runs of their models).
+    with django_assert_max_num_queries(13):
         items = alice_api.get("/api/v1/jobs?page_size=100&status=queued").json()["items"]
     assert len(items) == count
     assert all(item["eta_basis"] == "recent runs" for item in items)

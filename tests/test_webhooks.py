@@ -175,6 +175,28 @@ def test_a_bad_callback_url_is_422(alice_api, url, allow_private):
     assert response.json()["detail"][0]["loc"] == ["body", "callback_url"]
 
 
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://example.com/\u0000", "control character"),
+        ("http://exa\u0000mple.com/", "control character"),
+        ("http://..com/", "not a valid host name"),
+        ("http://" + "a" * 64 + ".com/", "not a valid host name"),
+    ],
+)
+def test_a_url_that_cannot_be_stored_or_resolved_is_422(alice_api, tiny_text, url, reason):
+    # Each was a 500 (found by tests/test_api_fuzz.py): a DataError storing the NUL,
+    # or a UnicodeError from the IDNA encoding of an empty or too long label.
+    response = alice_api.post(
+        TEXT, {"prompt": "hi", "callback_url": url}, content_type="application/json"
+    )
+    assert response.status_code == 422, response.content
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "callback_url"]
+    assert reason in error["msg"]
+    assert Job.objects.count() == 0
+
+
 def test_the_url_is_stored_and_the_end_of_the_job_sends_it(
     alice_api, tiny_text, receiver, allow_private, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -28,7 +28,14 @@ class TextGenerationRequest(TextParams):
 
 @router.post(
     "/generations",
-    response={202: JobOut, 403: ErrorOut, 409: ErrorOut, 422: ErrorOut, 503: ErrorOut},
+    response={
+        202: JobOut,
+        403: ErrorOut,
+        409: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+        503: ErrorOut,
+    },
     url_name="text_generate",
     openapi_extra={"requestBody": {"content": {"application/json": {"example": EXAMPLE}}}},
 )

@@ -8,8 +8,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
+from genhub import eta
 from genhub.api import stream_watch
-from genhub.eta import seconds_left
 from genhub.events import read_live_state
 from genhub.models import Job
 from genhub.outages import DATABASE_ERRORS, REDIS_ERRORS
@@ -117,9 +117,9 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             "text": live["text"],
             "result": job.result,
             "error": job.error,
-            "eta": job.eta.isoformat() if job.eta else None,
-            "eta_seconds": seconds_left(job),
-            "eta_basis": job.eta_basis or None,
+            # Set by _job_with_eta (add_waiting_notes): no query in this async code.
+            "queue_position": job.queue_place if job.status == "queued" else None,
+            **eta.fields(job),
         }
         for field in ("step", "total"):
             if state.get(field):

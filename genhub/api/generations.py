@@ -1,6 +1,7 @@
 """The one way the modalities' POST /generations endpoints create a job: through
 `submit_job`, once per Idempotency-Key (genhub/idempotency.py)."""
 
+import hashlib
 from typing import Any
 
 from django.http import HttpRequest
@@ -18,10 +19,13 @@ def submit_generation(
     model_name: str | None,
     fields: dict[str, Any],
     callback_url: object = None,
+    choice: int = 0,
 ) -> Job:
     """submit_job(owner, modality, model_name, fields), or, for a repeat of an
     earlier request with the same Idempotency-Key, the job that request made.
-    `callback_url` is the request's, next to the params: checked here."""
+    `callback_url` is the request's, next to the params: checked here. `choice`
+    numbers the jobs of a request that makes several (OpenAI's `n`), so that each
+    has its own key."""
     url = "" if callback_url is None else check_callback_url(callback_url)
 
     def submit() -> Job:
@@ -30,6 +34,10 @@ def submit_generation(
     key = request.headers.get(idempotency.HEADER)
     if key is None:
         return submit()
+    if choice:
+        if len(key) > idempotency.MAX_KEY_LENGTH:
+            raise idempotency.KeyTooLong()
+        key = f"choice-{choice}:{hashlib.sha256(key.encode()).hexdigest()}"
     # The URL is part of the request: the same key with another URL is a conflict.
     # Left out when absent, so a request without one digests as it always did.
     digested = {**fields, "callback_url": url} if url else fields

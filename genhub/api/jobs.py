@@ -8,7 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
 
 from genhub.api.auth import caller
-from genhub.api.schemas import ErrorOut, JobOut, JobPage, job_out
+from genhub.api.schemas import ErrorOut, JobOut, JobPage, QueryText, job_out
 from genhub.jobs import cancel_job
 from genhub.models import Job, JobStatus
 from genhub.waiting import add_waiting_notes
@@ -17,7 +17,9 @@ router = Router(tags=["jobs"])
 
 
 class JobFilters(Schema):
-    modality: str | None = Field(None, description="A modality's name, as GET /models gives it.")
+    modality: QueryText | None = Field(
+        None, description="A modality's name, as GET /models gives it."
+    )
     status: JobStatus | None = None
     mine: bool = Field(
         False, description="Only the caller's own jobs (operators otherwise see everyone's)."
@@ -29,7 +31,6 @@ class JobFilters(Schema):
 def _visible_jobs(request: HttpRequest) -> Any:
     return (
         Job.objects.visible_to(caller(request))
-        .with_queue_position()
         .select_related("model")
         .prefetch_related("artifacts")
     )

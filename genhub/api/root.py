@@ -9,25 +9,26 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from genhub import modalities
+from genhub.api.account import router as account_router
 from genhub.api.artifacts import router as artifacts_router
 from genhub.api.auth import API_AUTH, NOT_AUTHENTICATED
 from genhub.api.jobs import router as jobs_router
 from genhub.api.models import router as models_router
+from genhub.api.shared_responses import SharedResponsesAPI
 from genhub.api.workers import router as workers_router
 from genhub.error_messages import readable_errors
-from genhub.errors import BodyTooLarge, InvalidInput
+from genhub.errors import BodyTooLarge, InvalidInput, QuotaExceeded
 from genhub.idempotency import HEADER as IDEMPOTENCY_HEADER
 from genhub.idempotency import KeyConflict, KeyTooLong
 from genhub.jobs import JobConflict, NoWorkerForQueue, QueueUnavailable
 from genhub.outages import unavailable
 from genhub.request_bodies import body_error
 
-api = NinjaAPI(
+api = SharedResponsesAPI(
     title="GenHub API",
     version="1",
     description="Text, image and audio generation on your own hardware.",
@@ -129,6 +130,14 @@ def no_worker_for_queue(request: HttpRequest, exc: NoWorkerForQueue) -> HttpResp
     return response
 
 
+@api.exception_handler(QuotaExceeded)
+def quota_exceeded(request: HttpRequest, exc: QuotaExceeded) -> HttpResponse:
+    body = {"detail": exc.message, "limit": exc.limit, "retry_after": exc.retry_after}
+    response = api.create_response(request, body, status=429)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @api.exception_handler(OperationalError)
 @api.exception_handler(InterfaceError)
 @api.exception_handler(redis.ConnectionError)
@@ -145,5 +154,6 @@ api.add_router("/jobs", jobs_router)
 api.add_router("/models", models_router)
 api.add_router("/artifacts", artifacts_router)
 api.add_router("/workers", workers_router)
+api.add_router("/account", account_router)
 for modality in modalities.all_modalities():
     api.add_router(modality.api_prefix, modality.router)

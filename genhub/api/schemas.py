@@ -1,13 +1,13 @@
 """How jobs and models look from outside (REST bodies and WebSocket snapshots)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from ninja import Schema
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
 from genhub.artifacts import links as artifact_links
 from genhub.eta import seconds_left
@@ -115,6 +115,18 @@ class WorkerOut(Schema):
 
 class ErrorOut(Schema):
     detail: Any
+
+
+def _no_nul(text: str) -> str:
+    if "\x00" in text:
+        # PostgreSQL cannot compare text holding NUL; a 422 naming the parameter,
+        # not a DataError's 500.
+        raise ValueError("the text contains a NUL character (\\u0000)")
+    return text
+
+
+# A query parameter the database compares with a text column (a filter).
+QueryText = Annotated[str, AfterValidator(_no_nul)]
 
 
 def absolute_url(path: str, request: HttpRequest | None) -> str:

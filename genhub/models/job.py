@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, Self
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Subquery, Value, When
+from django.db.models import Case, F, Value, When
 from django.db.models.functions import Coalesce, NullIf
+
+from genhub.models.aimodel import ENGINE_QUEUE, AIModel
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractUser, AnonymousUser
@@ -63,35 +65,14 @@ class JobQuerySet(models.QuerySet["Job"]):
 
     def with_queue_name(self) -> "JobQuerySet":
         """Each job with the queue it was sent to (`queue_name`): its model's own
-        queue, or its modality's (AIModel.job_queue, in SQL)."""
+        queue, or else `engine` for an engine model and its modality's for any
+        other (AIModel.job_queue, in SQL)."""
         own = NullIf(F("model__queue"), Value(""))
-        return self.annotate(queue_name=Coalesce(own, F("model__modality")))
-
-    def with_queue_position(self) -> "JobQuerySet":
-        """Each job with its place in its queue, for `queue_position()`: one
-        correlated COUNT inside this query instead of one query per job."""
-        ahead = (
-            Job.objects.with_queue_name()
-            .filter(  # type: ignore[misc]  # queue_name is an annotation
-                queue_name=OuterRef("queue_name"),
-                status=JobStatus.QUEUED,
-                enqueued_at__lt=OuterRef("enqueued_at"),
-            )
-            .order_by()  # the default ordering would join the GROUP BY
-            .values("status")
-            .annotate(count=Count("pk"))
-            .values("count")
+        default = Case(
+            When(model__source_type=AIModel.SourceType.ENGINE, then=Value(ENGINE_QUEUE)),
+            default=F("model__modality"),
         )
-        place = Case(
-            When(
-                status=JobStatus.QUEUED,
-                enqueued_at__isnull=False,
-                then=Coalesce(Subquery(ahead), 0) + 1,
-            ),
-            default=None,
-            output_field=IntegerField(),
-        )
-        return self.with_queue_name().annotate(queue_place=place)  # type: ignore[no-redef]
+        return self.annotate(queue_name=Coalesce(own, default))
 
 
 class Job(models.Model):
@@ -124,7 +105,7 @@ class Job(models.Model):
 
     objects = JobQuerySet.as_manager()
 
-    # Set on jobs loaded through JobQuerySet.with_queue_position().
+    # A queued job's place in its queue's fair order; set by genhub.eta.add_etas().
     queue_place: int | None = None
     # Why a queued job waits, a sentence; set by genhub.waiting.add_waiting_notes().
     waiting: str = ""
@@ -164,17 +145,13 @@ class Job(models.Model):
         return self.status in TERMINAL_STATUSES
 
     def queue_position(self) -> int | None:
-        """1 for the next job its queue's workers will take; None unless queued."""
-        if self.status != JobStatus.QUEUED or self.enqueued_at is None:
+        """1 for the next job its queue's workers will take (in the fair order,
+        genhub/fairness.py); None unless queued. Set by genhub.eta.add_etas (through
+        genhub.waiting.add_waiting_notes) for a page of jobs at once; for one job,
+        genhub.fairness.position(job)."""
+        if self.status != JobStatus.QUEUED:
             return None
-        if self.queue_place is not None:  # loaded through with_queue_position()
-            return self.queue_place
-        ahead = Job.objects.with_queue_name().filter(  # type: ignore[misc]  # an annotation
-            queue_name=self.model.job_queue,
-            status=JobStatus.QUEUED,
-            enqueued_at__lt=self.enqueued_at,
-        )
-        return ahead.count() + 1
+        return self.queue_place
 
     @property
     def group_name(self) -> str:

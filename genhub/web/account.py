@@ -1,4 +1,4 @@
-"""The account page: people create, list and revoke their own API keys."""
+"""The account page: people create, list and revoke their own API keys, and see\ntheir use of each of their limits (genhub/quotas.py)."""
 
 from datetime import timedelta
 from typing import Any
@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from genhub import modalities
+from genhub import modalities, quotas
 from genhub.models import ApiKey
 
 
@@ -45,7 +45,13 @@ def account_page(request: HttpRequest) -> HttpResponse:
         form = NewKeyForm()
     # The new key goes only into this one response (sent uncached), never into the
     # session or a message, which would keep it beyond this page.
-    context = {"form": form, "keys": _own_keys(request), "new_key": new_key, "now": timezone.now()}
+    context = {
+        "form": form,
+        "keys": _own_keys(request),
+        "new_key": new_key,
+        "now": timezone.now(),
+        "usage": quotas.usage(request.user),
+    }
     return render(request, "account.html", context)
 
 

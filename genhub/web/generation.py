@@ -10,7 +10,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from genhub import modalities
-from genhub.errors import BodyTooLarge, InvalidInput
+from genhub.errors import BodyTooLarge, InvalidInput, QuotaExceeded
 from genhub.jobs import NoWorkerForQueue, QueueUnavailable, submit_job
 from genhub.models import AIModel, Job, JobStatus
 from genhub.request_bodies import generation_fields
@@ -40,6 +40,7 @@ def generation_page(
     values: dict[str, Any] = {}
     errors: dict[str, str] = {}
     status = 200
+    retry_after: int | None = None
     if request.method == "POST":
         values = {k: v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"}
         try:
@@ -60,7 +61,10 @@ def generation_page(
             errors = {"__all__": "The job queue is unreachable, so nothing was queued. Try again."}
         except NoWorkerForQueue as error:
             errors = {"__all__": str(error)}
-        status = 422
+        except QuotaExceeded as error:
+            errors = {"__all__": error.message}
+            retry_after = error.retry_after
+        status = 422 if retry_after is None else 429
     defaults = chosen.usable_default_params if chosen else {}
     limits = chosen.field_limits if chosen else {}
     made: dict[str, Any] = dict(
@@ -78,12 +82,15 @@ def generation_page(
         "recent_jobs": _recent_jobs(request, modality),
         **(context or {}),
     }
-    return render(request, template, page, status=status)
+    response = render(request, template, page, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 def _active_jobs(request: HttpRequest, modality: str) -> list[Job]:
     jobs = Job.objects.filter(owner=_user(request), modality=modality, status__in=ACTIVE)
-    active = list(jobs.with_queue_position().select_related("model").order_by("created_at"))
+    active = list(jobs.select_related("model").order_by("created_at"))
     add_waiting_notes(active)
     return active
 

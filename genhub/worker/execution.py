@@ -13,8 +13,9 @@ from django.db import close_old_connections
 from django.db.models import Q
 from django.utils.module_loading import import_string
 
-from genhub import artifacts, events, jobs, modalities
+from genhub import artifacts, eta, events, jobs, modalities
 from genhub.errors import InvalidInput, JobCancelled, JobError, without_internals
+from genhub.log_context import bind_job, logs_job
 from genhub.models import Job, JobKind
 from genhub.outages import DATABASE_ERRORS
 from genhub.worker import downloads, model_cache, reporting
@@ -24,22 +25,26 @@ from genhub.worker.progress import JobProgress
 log = logging.getLogger(__name__)
 
 
+@logs_job  # every line of the job's run carries its id
 def execute_job(job_id: str, worker: str) -> None:
+    """Run the job that is next in turn in `job_id`'s queue (genhub/fairness.py),
+    which need not be `job_id` itself."""
     job = jobs.claim_job(job_id, worker)
     if job is None:
-        log.info("job %s is not queued (duplicate delivery or cancelled); skipped", job_id)
+        log.info("nothing queued in the queue of job %s (its message was spare); skipped", job_id)
         return
-    progress = JobProgress(job)
+    bind_job(job.id)  # the job next in turn, which need not be the message's
+    progress = JobProgress(job, eta.expected_seconds(job))
     progress.started()
     if job.enqueued_at and job.started_at:
         progress.metrics["queue_seconds"] = (job.started_at - job.enqueued_at).total_seconds()
     ours = jobs.still_ours(job)
-    reporting.running(job_id)  # the worker's row shows it busy with this job
+    reporting.running(str(job.id))  # the worker's row shows it busy with this job
     try:
         _run_and_record(job, progress, ours)
     finally:
         events.drain()  # the outcome's event leaves before the task reports done
-        reporting.idle(job_id)
+        reporting.idle(str(job.id))
 
 
 def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:

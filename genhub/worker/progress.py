@@ -7,14 +7,17 @@ from typing import Any
 
 from django.conf import settings
 
-from genhub import events
+from genhub import eta, events
 from genhub.models import Job, JobStatus
 from genhub.worker.cancel_watch import CancelWatch
 
 
 class JobProgress:
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, expected_seconds: float | None = None) -> None:
         self.job = job
+        # How long the run should take (genhub.eta.expected_seconds, read once at
+        # the start): every event carries the ETA without a query.
+        self.expected_seconds = expected_seconds
         self.metrics: dict[str, Any] = {}
         self._pending_text = ""
         self._last_flush = 0.0
@@ -31,6 +34,7 @@ class JobProgress:
             status=JobStatus.RUNNING,
             reset_text=True,
             attempts=self.job.attempts,
+            **self._eta(),
         )
 
     def text(self, delta: str, done: int, total: int) -> None:
@@ -46,7 +50,7 @@ class JobProgress:
     def flush(self) -> None:
         if self._pending_text and not self._lost:
             text, self._pending_text = self._pending_text, ""
-            events.publish(self.job, "token", text=text)
+            events.publish(self.job, "token", text=text, **self._eta())
             self._last_flush = time.monotonic()
 
     def settle(self) -> None:
@@ -63,7 +67,7 @@ class JobProgress:
             return
         state = {"step": step, "total": total}
         extra = {"preview": preview} if preview else {}
-        events.publish(self.job, "step", state={**state, **extra})
+        events.publish(self.job, "step", state={**state, **extra}, **self._eta())
 
     def transfer(self, done: int, total: int) -> None:
         """Bytes of the model downloaded so far: a step event the page shows in MB
@@ -72,7 +76,7 @@ class JobProgress:
         if self._lost:
             return
         state = {"step": done, "total": total, "unit": "bytes", "phase": "download"}
-        events.publish(self.job, "step", state=state)
+        events.publish(self.job, "step", state=state, **self._eta())
 
     def transfer_done(self) -> None:
         """The download before a generation is over: clear its bytes from the live
@@ -82,11 +86,21 @@ class JobProgress:
             state = {"step": 0, "total": 0, "unit": "", "phase": ""}
             events.publish(self.job, "step", state=state)
 
+    def _eta(self) -> dict[str, Any]:
+        """`eta`, `eta_seconds` and `eta_basis` from the run's own pace and its
+        expected duration: a little arithmetic, no query (genhub/eta.py)."""
+        return eta.running_fields(self.job.progress, self.job.started_at, self.expected_seconds)
+
     @property
     def cancel_requested(self) -> bool:
         """Cheap enough to ask before every token: a local flag that the cancel
         watch and the heartbeat set (see genhub/worker/cancel_watch.py)."""
         return self._cancelled.is_set()
+
+    def wait_for_cancel(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds for a cancel; True once one was asked for.
+        For a thread that watches a runner stuck waiting on something else."""
+        return self._cancelled.wait(timeout)
 
     def watch_for_cancel(self) -> CancelWatch:
         return CancelWatch(self.job.pk, self._cancelled)

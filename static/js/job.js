@@ -18,7 +18,32 @@ document.addEventListener("DOMContentLoaded", () => {
       ? `Downloading: ${mb(event.step)} MB of ${mb(event.total)} MB`
       : `Downloading the model: ${mb(event.step)} of ${mb(event.total)} MB`;
 
+  // A running job's ETA follows its events ("About 2 min left.", as genhub/eta.py
+  // words it); `eta_seconds`, not `eta`, so this browser's clock does not matter.
+  const eta = page.querySelector("[data-eta]");
+  let endsAt = null;
+  const about = (seconds) =>
+    seconds < 60
+      ? "less than a minute"
+      : seconds < 5400
+        ? `about ${Math.round(seconds / 60)} min`
+        : `about ${Math.round(seconds / 3600)} h`;
+  const showEta = () => {
+    if (endsAt === null) return;
+    const left = about((endsAt - Date.now()) / 1000);
+    eta.textContent = `${left[0].toUpperCase()}${left.slice(1)} left.`;
+  };
+  setInterval(showEta, 5000);
+
   new GenHub.JobStream(page.dataset.jobPage, (event) => {
+    if (event.status === "running" && "eta_basis" in event) {
+      endsAt = event.eta_seconds === null ? null : Date.now() + event.eta_seconds * 1000;
+      if (endsAt === null) eta.textContent = `No estimate yet (${event.eta_basis}).`;
+      showEta();
+    } else if (event.type === "requeued") {
+      endsAt = null; // waiting again: the next `started` brings a new estimate
+      eta.textContent = "";
+    }
     status.textContent = event.status;
     status.className = `status ${event.status}`;
     if (typeof event.progress === "number") bar.value = event.progress;
