@@ -67,7 +67,15 @@ class Process:
 
 
 class Worker(Process):
-    def __init__(self, env: dict[str, str], log: Path, name: str, queues: str = "text") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        name: str,
+        queues: str = "text",
+        pool: str = "prefork",
+        concurrency: int = 1,
+    ) -> None:
         args = [
             sys.executable,
             "-m",
@@ -78,9 +86,9 @@ class Worker(Process):
             "-Q",
             queues,
             "-c",
-            "1",
+            str(concurrency),
             "-P",
-            "prefork",
+            pool,
             "-n",
             f"{name}@%h",
             "-l",

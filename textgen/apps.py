@@ -7,6 +7,7 @@ class TextgenConfig(AppConfig):
 
     def ready(self) -> None:
         from genhub.modalities import Modality, register
+        from genhub.models.aimodel import ENGINE_OPTIONS
         from textgen import api, bootstrap, views
         from textgen.params import TextParams
 
@@ -17,9 +18,11 @@ class TextgenConfig(AppConfig):
                 summary="Chat with a language model; the answer streams as it is written.",
                 params_schema=TextParams,
                 runner="textgen.runner.run",
-                model_options=frozenset(),
-                # A GGUF file is dequantised into a model folder (textgen/gguf.py).
-                source_types=frozenset({"hub", "local", "gguf"}),
+                # Engine models only: the engine's model name, and where its key is.
+                model_options=ENGINE_OPTIONS,
+                # A GGUF file is dequantised into a model folder (textgen/gguf.py); an
+                # engine is streamed from over HTTP (textgen/engine.py).
+                source_types=frozenset({"hub", "local", "gguf", "engine"}),
                 test_params={"prompt": "Hello", "max_new_tokens": 8},
                 router=api.router,
                 api_prefix="/text",

@@ -1,6 +1,10 @@
 """The text runner: load a causal language model with transformers, generate with
 a streamer, return the text. Workers import this module; the web process never does.
 
+A model whose source type is `engine` is not loaded here: its text comes from an
+external OpenAI-compatible engine (textgen/engine.py), on the thread-pool workers
+of queue `engine`.
+
 Device and precision: CUDA in half precision (bf16 where supported) when there is
 a GPU, float32 on CPU; `AIModel.device` and `AIModel.dtype` override both.
 """
@@ -24,6 +28,7 @@ from genhub.worker.loading import (
     pretrained_location,
 )
 from genhub.worker.progress import JobProgress
+from textgen import engine
 from textgen.gguf import converted_gguf_dir
 from textgen.params import TextParams
 from textgen.streaming import TextDeltaStreamer
@@ -60,7 +65,9 @@ def _nbytes(loaded: tuple[Any, Any]) -> int:
 
 def preload(aimodel: AIModel) -> bool:
     """Load the model before its first job: the admin's Preload (genhub/worker/commands.py).
-    False when it was loaded already."""
+    False when it was loaded already, or when an engine holds it."""
+    if aimodel.source_type == AIModel.SourceType.ENGINE:
+        return False
     return preload_cached(aimodel, load, _nbytes)
 
 
@@ -92,6 +99,8 @@ def encode(tokenizer: Any, params: TextParams) -> dict[str, torch.Tensor]:
 
 def run(job: Job, params: TextParams, progress: JobProgress) -> dict[str, Any]:
     aimodel = job.model
+    if aimodel.source_type == AIModel.SourceType.ENGINE:
+        return engine.run(job, params, progress)
     (model, tokenizer), device = load_cached(job, progress, load, _nbytes)
 
     inputs = {k: v.to(device) for k, v in encode(tokenizer, params).items()}

@@ -1,10 +1,12 @@
 """The model registry: which weights a worker may load, and how."""
 
 import json
+import re
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import pydantic
 from django.conf import settings
@@ -16,6 +18,11 @@ from genhub import modalities
 from genhub.hub_cache import hub_snapshot
 
 ONE_DEFAULT = "one_default_model_per_modality"
+# Jobs of engine models are I/O-bound: a thread-pool worker streams dozens at once
+# (celery -A genhub worker -Q engine -P threads -c 32).
+ENGINE_QUEUE = "engine"
+ENGINE_OPTIONS = frozenset({"engine_model", "api_key_env"})
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class AIModelQuerySet(models.QuerySet["AIModel"]):
@@ -29,6 +36,7 @@ class AIModel(models.Model):
         LOCAL = "local", "Local directory"
         GGUF = "gguf", "Single GGUF file"
         SAFETENSORS = "safetensors", "Single .safetensors file"
+        ENGINE = "engine", "OpenAI-compatible engine (vLLM, llama.cpp, ...)"
 
     class Dtype(models.TextChoices):
         AUTO = "auto", "Auto (half precision on CUDA, float32 on CPU)"
@@ -48,7 +56,8 @@ class AIModel(models.Model):
     source_type = models.CharField(max_length=20, choices=SourceType.choices)
     source = models.CharField(
         max_length=500,
-        help_text="Hub repo id, directory path, or path to a .gguf or .safetensors file.",
+        help_text="Hub repo id, directory path, path to a .gguf or .safetensors file, "
+        "or an engine's base URL (http://127.0.0.1:8001/v1).",
     )
     revision = models.CharField(
         max_length=100, blank=True, help_text="Hub branch, tag or commit; blank for local."
@@ -68,7 +77,10 @@ class AIModel(models.Model):
         help_text=(
             "How the runner loads and limits this model. Image: attention_slicing, "
             "vae_tiling, cpu_offload, variant, max_width, max_height. "
-            "Audio: max_duration, melody (true for a musicgen-melody model). Unknown keys are refused."
+            "Audio: max_duration, melody (true for a musicgen-melody model). "
+            "Engine: engine_model (the engine's own model name), api_key_env (the name of "
+            "an environment variable holding its API key, never the key). "
+            "Unknown keys are refused."
         ),
     )
     queue = models.CharField(
@@ -151,6 +163,8 @@ class AIModel(models.Model):
             )
         elif problem := _default_params_problem(modality.params_schema, self.default_params):
             problems["default_params"] = problem
+        if "source_type" not in problems:
+            problems = {**self._engine_problems(), **problems}
         return problems
 
     def _source_problem(self, modality: modalities.Modality) -> str:
@@ -168,6 +182,36 @@ class AIModel(models.Model):
             return "A single .safetensors file source must be a path ending in .safetensors."
         return ""
 
+    def _engine_problems(self) -> dict[str, str]:
+        """{field: what is wrong} with an engine row's source and options, or with
+        engine options on a row that is no engine."""
+        options = self.options if isinstance(self.options, dict) else {}
+        if self.source_type != AIModel.SourceType.ENGINE:
+            if given := sorted(ENGINE_OPTIONS & set(options)):
+                return {"options": f"{', '.join(given)} apply only to source type 'engine'."}
+            return {}
+        problems: dict[str, str] = {}
+        url = urlparse(str(self.source))
+        if url.scheme not in ("http", "https") or not url.hostname:
+            problems["source"] = (
+                "An engine's source is its base URL, such as http://127.0.0.1:8001/v1."
+            )
+        engine_model = options.get("engine_model")
+        if not isinstance(engine_model, str) or not engine_model.strip():
+            problems["options"] = (
+                "An engine model needs options.engine_model, the name the engine serves it "
+                'under, such as {"engine_model": "Qwen/Qwen2.5-7B-Instruct"}.'
+            )
+        key_env = options.get("api_key_env")
+        if key_env is not None and (
+            not isinstance(key_env, str) or not _ENV_NAME.fullmatch(key_env)
+        ):
+            problems["options"] = (
+                "options.api_key_env is the name of an environment variable that holds the "
+                "engine's API key (such as VLLM_API_KEY), never the key itself."
+            )
+        return problems
+
     def is_on_disk(self) -> bool:
         """Whether the weights are in this machine's model store: the file or folder
         for a local source, a downloaded snapshot for a hub one. One look at the
@@ -178,6 +222,8 @@ class AIModel(models.Model):
             return Path(self.source).exists()
         if self.source_type in (AIModel.SourceType.GGUF, AIModel.SourceType.SAFETENSORS):
             return Path(self.source).is_file()
+        if self.source_type == AIModel.SourceType.ENGINE:
+            return True  # the engine holds the weights: nothing to download here
         return False
 
     @cached_property
@@ -188,7 +234,10 @@ class AIModel(models.Model):
 
     @property
     def job_queue(self) -> str:
-        """Where this model's jobs are sent: its own queue, or its modality's."""
+        """Where this model's jobs are sent: its own queue, or its modality's (an
+        engine model's go to the thread-pool workers of queue `engine`)."""
+        if self.source_type == AIModel.SourceType.ENGINE:
+            return self.queue or ENGINE_QUEUE
         return self.queue or self.modality
 
     @property

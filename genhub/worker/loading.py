@@ -61,12 +61,7 @@ def _from_cache(
     nbytes: Callable[[Loaded], int],
     hold: bool,
 ) -> tuple[model_cache.CachedModel, bool, str]:
-    problems = aimodel.config_problems()
-    if problems:
-        raise JobError(
-            f"Model '{aimodel.name}' is misconfigured: {' '.join(problems.values())} "
-            "An admin can fix it in the model's settings."
-        )
+    check_config(aimodel)
     device = pick_device(aimodel.device)
     entry, cached = model_cache.get_or_load(
         (*aimodel.cache_key, device),
@@ -80,6 +75,16 @@ def _from_cache(
         hold=hold,
     )
     return entry, cached, device
+
+
+def check_config(aimodel: AIModel) -> None:
+    """Fail the job when the row is misconfigured (it may be written around the admin)."""
+    problems = aimodel.config_problems()
+    if problems:
+        raise JobError(
+            f"Model '{aimodel.name}' is misconfigured: {' '.join(problems.values())} "
+            "An admin can fix it in the model's settings."
+        )
 
 
 def pretrained_location(aimodel: AIModel) -> tuple[str, dict[str, Any]]:

@@ -160,7 +160,13 @@ def _device() -> tuple[str, int | None, int | None]:
         torch: Any = sys.modules.get("torch")
         if torch is None:
             return "", None, None  # still starting; known at the next beat
-        if torch.cuda.is_available():
+        try:
+            cuda = torch.cuda.is_available()
+        except AttributeError:
+            # In a solo or threads worker the warm-up imports torch in the main
+            # process while this thread beats: sys.modules holds it half-built.
+            return "", None, None
+        if cuda:
             # Free memory of the whole GPU, other processes' use included: what
             # matters to whoever places a model there.
             free, total = torch.cuda.mem_get_info()

@@ -8,6 +8,7 @@ Time limits, acks_late and reject_on_worker_lost come from settings (CELERY_*).
 
 import logging
 import os
+import threading
 
 from celery import Task, shared_task
 
@@ -24,7 +25,16 @@ log = logging.getLogger(__name__)
 
 @shared_task(name=RUN_JOB_TASK, bind=True)
 def run_job(self: Task, job_id: str) -> None:
-    execute_job(job_id, worker=f"{self.request.hostname}/{os.getpid()}")
+    execute_job(job_id, worker=_worker_name(self.request.hostname))
+
+
+def _worker_name(hostname: str) -> str:
+    """Who runs the job, as its row records it: the node and process, and in a
+    threads pool the thread too, since one process runs many jobs at once."""
+    me = identity.current()
+    if me is not None and me.pool == "threads":
+        return f"{hostname}/{os.getpid()}/{threading.get_native_id()}"
+    return f"{hostname}/{os.getpid()}"
 
 
 @shared_task(name=DELIVER_WEBHOOK_TASK, bind=True, max_retries=webhooks.MAX_TRIES - 1)

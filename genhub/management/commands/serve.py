@@ -1,5 +1,6 @@
 """Everything `make run` needs, in one command: Redis (started if none answers),
-migrations, the default models, the ASGI server and a Celery worker. Ctrl-C
+migrations, the default models, the ASGI server, a Celery worker for the
+modalities' queues and a thread-pool worker for engine models' jobs. Ctrl-C
 stops them all."""
 
 import shutil
@@ -17,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from genhub import modalities
 from genhub.celery import WEBHOOK_QUEUE
+from genhub.models.aimodel import ENGINE_QUEUE
 
 
 class Command(BaseCommand):
@@ -52,6 +54,13 @@ class Command(BaseCommand):
                 "celery -A genhub worker -c 1 -P prefork -l INFO --without-gossip --without-mingle"
             )
             children.append(self._spawn(*worker.split(), "-Q", queues))
+            # Engine jobs only stream from an external engine (docs/models.md,
+            # "Engines"): threads, so dozens stream at once and the engine batches them.
+            engine_worker = (
+                f"celery -A genhub worker -Q {ENGINE_QUEUE} -P threads -c 32 -n engine@%h "
+                "-l INFO --without-gossip --without-mingle"
+            )
+            children.append(self._spawn(*engine_worker.split()))
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nGenHub is running at http://{host}:{port}/  (API docs: /api/v1/docs)\n"
