@@ -3,7 +3,7 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 
-.PHONY: run run-tiny test test-fast screenshots lint format bench clean
+.PHONY: run run-tiny test test-fast screenshots lint lint-deploy format bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -26,7 +26,8 @@ test: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	$(VENV)/bin/pytest
+	$(MAKE) lint-deploy
+	$(VENV)/bin/pytest --ignore=tests/test_deploy_files.py
 
 # The unit tests alone (no server, worker, model or browser): under a minute.
 test-fast: $(VENV)/.dev
@@ -40,6 +41,13 @@ screenshots: $(VENV)/.dev
 
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
+
+# The deployment files: each Kustomize overlay rendered and validated, the KEDA
+# objects checked against KEDA's documented fields, the Compose files parsed by
+# docker-compose (tools installed by scripts/ensure-deploy-tools). Under a minute.
+lint-deploy: $(VENV)/.dev
+	bash scripts/ensure-deploy-tools
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/test_deploy_files.py
 
 format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .

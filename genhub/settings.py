@@ -67,6 +67,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes reach a pod by its IP, which ALLOWED_HOSTS does not list, and
+    # need no session or auth (genhub/health.py).
+    "genhub.health.HealthMiddleware",
+    "genhub.log_context.RequestScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "genhub.web.security_headers.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -334,10 +338,28 @@ GENHUB_MODEL_CACHE_FRACTION = env.float("GENHUB_MODEL_CACHE_FRACTION", default=0
 # A model no job has used for this long is unloaded (pinned ones stay); 0 = never.
 GENHUB_MODEL_IDLE_MINUTES = env.float("GENHUB_MODEL_IDLE_MINUTES", default=30.0)
 
+# --- Logs -------------------------------------------------------------------
+# text: readable lines; json: one JSON object per line for a log collector. Either
+# way a line written while a job is handled carries its id (genhub/log_context.py).
+GENHUB_LOG_FORMAT = env.str("GENHUB_LOG_FORMAT", default="text")
+if GENHUB_LOG_FORMAT not in ("text", "json"):
+    raise environ.ImproperlyConfigured(
+        f"GENHUB_LOG_FORMAT must be text or json, not {GENHUB_LOG_FORMAT!r}."
+    )
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"job_id": {"()": "genhub.log_context.JobIdFilter"}},
+    "formatters": {
+        "text": {"()": "genhub.log_format.TextFormatter"},
+        "json": {"()": "genhub.log_format.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": GENHUB_LOG_FORMAT,
+            "filters": ["job_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

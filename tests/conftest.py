@@ -125,7 +125,8 @@ def web_server(stack_env: dict[str, str], stack_logs: Path) -> Iterator[WebServe
 
 
 def _module_worker(queue: str, env: dict[str, str], logs: Path, module: str) -> Iterator[Worker]:
-    worker = Worker(env, logs / f"{module}.log", name=queue, queues=queue)
+    # One log per queue: a module may start a text and an image worker.
+    worker = Worker(env, logs / f"{module}-{queue}.log", name=queue, queues=queue)
     yield worker
     worker.stop()
 
@@ -197,6 +198,8 @@ _MODEL_MODULES = (
     "test_image_tiny",
     "test_audio_tiny",
     "test_default_model",
+    "test_engine_text",
+    "test_openai_compat",
 )
 _LIVE_FIXTURES = {
     "live",
