@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from genhub import eta, modalities
 from genhub.errors import QuotaExceeded
+from genhub.metrics import events as job_metrics
 from genhub.models import Job, JobKind, JobStatus
 from genhub.policies import Limits, limits_for
 from genhub.waiting import add_waiting_notes
@@ -93,15 +94,19 @@ def check_quotas(user: Any, modality: str) -> None:
     budget = limits.compute_seconds_for(modality)
     if not (limits.requests_per_minute or limits.max_queued or budget):
         return
-    with transaction.atomic():  # a savepoint inside submit_job's: the lock lasts to its commit
-        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
-        now = timezone.now()
-        if limits.requests_per_minute:
-            _refuse_if_reached(_requests(user, limits, now))
-        if limits.max_queued:
-            _refuse_if_reached(_queued(user, limits))
-        if budget:
-            _refuse_if_reached(_compute(user, limits, modality, now))
+    try:
+        with transaction.atomic():  # a savepoint inside submit_job's: the lock lasts to its commit
+            list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+            now = timezone.now()
+            if limits.requests_per_minute:
+                _refuse_if_reached(_requests(user, limits, now))
+            if limits.max_queued:
+                _refuse_if_reached(_queued(user, limits))
+            if budget:
+                _refuse_if_reached(_compute(user, limits, modality, now))
+    except QuotaExceeded as refusal:
+        job_metrics.quota_rejected(refusal.limit, modality)
+        raise
 
 
 def usage(user: Any) -> list[Usage]:

@@ -142,7 +142,7 @@ def test_the_overlay_renders_and_validates_against_the_kubernetes_schemas(overla
     unchecked = set(
         re.findall(r"Couldn't find schema for kind (\w+)", result.stdout + result.stderr)
     )
-    assert unchecked <= {"ScaledObject", "ServiceMonitor"}
+    assert unchecked <= {"ScaledObject", "ServiceMonitor", "PodMonitor"}
 
 
 def test_there_are_a_cpu_and_a_gpu_overlay():
@@ -296,6 +296,33 @@ def test_there_is_a_service_monitor_for_the_web_metrics(overlay):
     )
     assert monitor["spec"]["endpoints"][0]["path"] == "/metrics"
     assert monitor["spec"]["endpoints"][0]["port"] in {p["name"] for p in service["spec"]["ports"]}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_worker_serves_its_metrics_and_a_pod_monitor_scrapes_it(overlay):
+    (monitor,) = of_kind(overlay, "PodMonitor").values()
+    selector = monitor["spec"]["selector"]
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    (components,) = [
+        e["values"]
+        for e in selector["matchExpressions"]
+        if e["key"] == "app.kubernetes.io/component"
+    ]
+    workers = {name: d for name, d in of_kind(overlay, "Deployment").items() if "-worker-" in name}
+    assert workers
+    for worker in workers.values():
+        labels = worker["spec"]["template"]["metadata"]["labels"]
+        assert selector["matchLabels"].items() <= labels.items()
+        assert labels["app.kubernetes.io/component"] in components
+        spec = container(worker, "worker")
+        ports = {p["name"]: p["containerPort"] for p in spec.get("ports", [])}
+        env = environment(overlay, spec)
+        assert ports[endpoint["port"]] == int(env["GENHUB_WORKER_METRICS_PORT"])
+        # The pool processes' files live in a volume of the pod's own.
+        mounts = {m["mountPath"]: m["name"] for m in spec["volumeMounts"]}
+        volume = mounts[env["PROMETHEUS_MULTIPROC_DIR"]]
+        volumes = {v["name"]: v for v in worker["spec"]["template"]["spec"]["volumes"]}
+        assert "emptyDir" in volumes[volume]
 
 
 # --- Docker -------------------------------------------------------------------------------
