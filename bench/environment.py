@@ -28,16 +28,17 @@ class BenchEnvironment:
         return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 
-def prepare(device: str | None = None) -> BenchEnvironment:
+def prepare(device: str | None = None, database_url: str | None = None) -> BenchEnvironment:
     """Point settings at a fresh database and a private Redis, set Django up and
-    migrate. `device` overrides GENHUB_DEVICE (else the caller's, else auto)."""
+    migrate. `device` overrides GENHUB_DEVICE (else the caller's, else auto);
+    `database_url` names an empty database to use instead of a temporary SQLite file."""
     redis_url = _private_redis()
     workdir = Path(tempfile.mkdtemp(prefix="genhub-bench-"))
     atexit.register(shutil.rmtree, workdir, True)
     os.environ.update(
         {
             "DJANGO_SETTINGS_MODULE": "genhub.settings",
-            "DATABASE_URL": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "DATABASE_URL": database_url or f"sqlite:///{workdir / 'bench.sqlite3'}",
             "REDIS_URL": redis_url,
         }
     )

@@ -2,10 +2,14 @@
 
 import os
 
-from django.core.asgi import get_asgi_application
+import django
+
+from genhub.asgi_http import OneThreadASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genhub.settings")
-django_asgi_app = get_asgi_application()  # sets Django up before the imports below
+django.setup(set_prefix=False)  # as get_asgi_application() does, before the imports below
+# The middleware chain and a sync view in one thread per request (genhub/asgi_http.py).
+django_asgi_app = OneThreadASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

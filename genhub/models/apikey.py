@@ -12,7 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from genhub import modalities
+from genhub import key_cache, modalities
 
 KEY_PREFIX = "gh_"
 
@@ -68,6 +68,7 @@ class ApiKey(models.Model):
     def revoke(self) -> None:
         # Conditional, so revoking twice keeps the first time.
         ApiKey.objects.filter(pk=self.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        key_cache.clear()  # refused at once here; other processes within the cache's bound
 
     @classmethod
     def issue(
@@ -97,12 +98,20 @@ class ApiKey(models.Model):
         Compared in constant time."""
         if not key.startswith(KEY_PREFIX):
             return None
-        prefix, _, _ = key[len(KEY_PREFIX) :].partition("_")
-        row = cls.objects.active().select_related("user").filter(prefix=prefix).first()
-        if row is None or not hmac.compare_digest(row.hashed_key, _digest(key)):
-            return None
+        digest = _digest(key)
+        # Checked against the database at most every GENHUB_API_KEY_CACHE_SECONDS
+        # per process (genhub/key_cache.py says how soon a revocation bites).
+        row = key_cache.get(digest)
+        if row is None:
+            prefix, _, _ = key[len(KEY_PREFIX) :].partition("_")
+            row = cls.objects.active().select_related("user").filter(prefix=prefix).first()
+            if row is None or not hmac.compare_digest(row.hashed_key, digest):
+                return None
+            key_cache.put(digest, row)
         now = timezone.now()
         # Touch at most once a minute: a busy client should not write on every request.
         if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
             cls.objects.filter(pk=row.pk).update(last_used_at=now)
+            row.last_used_at = now
+            key_cache.touched(digest, now)
         return row

@@ -1,0 +1,176 @@
+"""What a status read costs, and what its savings must not give away: a key each
+web process trusts for a few seconds (genhub/key_cache.py) is refused within
+that bound once revoked, expired or its user deactivated; its last use is still
+recorded; and the status read keeps to a few queries."""
+
+import asyncio
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from genhub import key_cache
+from genhub.models import AIModel, ApiKey, Job, JobStatus, Worker
+
+
+def bearer(key: str) -> Client:
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Any:
+    key_cache.clear()
+    yield
+    key_cache.clear()
+
+
+@pytest.fixture
+def model(db: None) -> AIModel:
+    return AIModel.objects.create(
+        name="costs-text", modality="text", source_type=AIModel.SourceType.LOCAL, source="/none"
+    )
+
+
+def _job(owner: Any, model: AIModel, status: str = JobStatus.SUCCEEDED) -> Job:
+    now = timezone.now()
+    done = status == JobStatus.SUCCEEDED
+    return Job.objects.create(
+        owner=owner,
+        modality="text",
+        model=model,
+        prompt="hi",
+        params={"max_new_tokens": 8},
+        status=status,
+        started_at=now - timedelta(seconds=2) if done else None,
+        finished_at=now if done else None,
+    )
+
+
+def test_a_key_revoked_on_the_account_page_is_refused_at_once(alice):
+    row, key = ApiKey.issue(alice)
+    assert bearer(key).get("/api/v1/jobs").status_code == 200
+    row.revoke()
+    assert bearer(key).get("/api/v1/jobs").status_code == 401
+
+
+def test_a_deactivated_user_is_refused_at_once(alice):
+    _, key = ApiKey.issue(alice)
+    assert bearer(key).get("/api/v1/jobs").status_code == 200
+    alice.is_active = False
+    alice.save()
+    assert bearer(key).get("/api/v1/jobs").status_code == 401
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_bound(alice, settings):
+    settings.GENHUB_API_KEY_CACHE_SECONDS = 0.3
+    _, key = ApiKey.issue(alice)
+    assert bearer(key).get("/api/v1/jobs").status_code == 200
+    # A bare UPDATE sends no signal: what another web process sees of a revocation here.
+    ApiKey.objects.update(revoked_at=timezone.now())
+    time.sleep(0.4)
+    assert bearer(key).get("/api/v1/jobs").status_code == 401
+
+
+def test_a_kept_key_is_refused_once_it_expires(alice):
+    _, key = ApiKey.issue(alice, expires_at=timezone.now() + timedelta(seconds=1))
+    assert bearer(key).get("/api/v1/jobs").status_code == 200
+    time.sleep(1.1)
+    assert bearer(key).get("/api/v1/jobs").status_code == 401
+
+
+def test_a_granted_permission_counts_at_once(operator, bob, model):
+    _, key = ApiKey.issue(bob)
+    job = _job(operator, model)
+    assert bearer(key).get(f"/api/v1/jobs/{job.id}").status_code == 404
+    operator.groups.first().user_set.add(bob)
+    assert bearer(key).get(f"/api/v1/jobs/{job.id}").status_code == 200
+
+
+def test_last_use_is_written_once_a_minute(alice):
+    row, key = ApiKey.issue(alice)
+    client = bearer(key)
+    client.get("/api/v1/jobs")
+    row.refresh_from_db()
+    first = row.last_used_at
+    assert first is not None
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/v1/jobs")
+    assert not [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    row.refresh_from_db()
+    assert row.last_used_at == first
+
+
+def test_a_finished_jobs_status_read_takes_two_queries(alice, model, django_assert_max_num_queries):
+    _, key = ApiKey.issue(alice)
+    job = _job(alice, model)
+    client = bearer(key)
+    assert client.get(f"/api/v1/jobs/{job.id}").status_code == 200  # the key is checked once
+    with django_assert_max_num_queries(2):  # the job, its artifacts
+        response = client.get(f"/api/v1/jobs/{job.id}")
+    assert response.json()["status"] == "succeeded"
+
+
+def test_a_queued_jobs_status_read_stays_bounded(alice, model, django_assert_max_num_queries):
+    _, key = ApiKey.issue(alice)
+    _job(alice, model)
+    queued = _job(alice, model, JobStatus.QUEUED)
+    Worker.objects.create(node="w@h", hostname="h", pid=1, queues="text", pool="solo", version="t")
+    client = bearer(key)
+    client.get(f"/api/v1/jobs/{queued.id}")
+    with django_assert_max_num_queries(8):  # the job, artifacts, workers, ETA and place
+        body = client.get(f"/api/v1/jobs/{queued.id}").json()
+    assert body["queue_position"] == 1 and body["waiting"].startswith("#1 in queue 'text'")
+
+
+def _asgi_get(path: str, key: str) -> tuple[int, bytes]:
+    """GET `path` through genhub.asgi's application, as uvicorn calls it."""
+    from genhub.asgi import application
+
+    sent: list[dict[str, Any]] = []
+    asked = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal asked
+        if not asked:
+            asked = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()  # the client never goes away
+        raise AssertionError
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {key}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(application(scope, receive, send))
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_asgi_app_answers_a_status_read_and_a_wrong_key(alice, model):
+    _, key = ApiKey.issue(alice)
+    job = _job(alice, model)
+    status, body = _asgi_get(f"/api/v1/jobs/{job.id}", key)
+    assert status == 200 and str(job.id).encode() in body
+    status, _ = _asgi_get(f"/api/v1/jobs/{job.id}", key + "x")
+    assert status == 401
+    status, _ = _asgi_get("/api/v1/jobs/00000000-0000-0000-0000-000000000000", key)
+    assert status == 404
