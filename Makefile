@@ -53,10 +53,19 @@ format: $(VENV)/.dev
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Each bench script's output is kept in var/bench/<name>.log (a FAIL does not stop the
+# others); bench/report.py then rewrites the result blocks of docs/benchmarks.md from
+# them, with plots in docs/bench/.
+bench: export PYTHONUNBUFFERED = 1
 bench: $(VENV)/.dev
-	$(PY) bench/text.py
-	$(PY) bench/image.py
-	$(PY) bench/audio.py
+	mkdir -p var/bench
+	$(PY) bench/text.py | tee var/bench/text.log
+	$(PY) bench/image.py | tee var/bench/image.log
+	$(PY) bench/audio.py | tee var/bench/audio.log
+	$(PY) bench/concurrency.py | tee var/bench/concurrency.log
+	$(PY) bench/web.py | tee var/bench/web.log
+	$(PY) bench/gpu_smoke.py | tee var/bench/gpu_smoke.log
+	$(PY) bench/report.py
 
 clean:
 	rm -rf $(VENV) var
