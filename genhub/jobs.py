@@ -20,6 +20,7 @@ from genhub.celery import DELIVER_WEBHOOK_TASK, RUN_JOB_TASK, WEBHOOK_QUEUE
 from genhub.celery import app as celery_app
 from genhub.errors import InvalidInput
 from genhub.log_context import bind_job
+from genhub.metrics import events as job_metrics
 from genhub.models import AIModel, Job, JobKind, JobStatus, Worker
 from genhub.models.job import ALLOWED_TRANSITIONS, TERMINAL_STATUSES
 from genhub.waiting import add_waiting_notes
@@ -64,6 +65,7 @@ def transition(
     if not rows.update(status=to, **fields):
         return None
     moved = Job.objects.select_related("model", "owner").get(pk=job.pk)
+    job_metrics.job_moved(moved, to, expect)  # counted once, by the process that moved it
     if to in TERMINAL_STATUSES and moved.callback_url:
         # Every end of a job passes here, once: the one place to announce it.
         transaction.on_commit(lambda: send_webhook(moved))
@@ -162,6 +164,7 @@ def submit_job(
             job.params = stored
             job.save(update_fields=["params"])
         transaction.on_commit(lambda: enqueue(job))
+    job_metrics.job_submitted(job)
     return job
 
 
@@ -255,22 +258,29 @@ def claim_job(job_id: str, worker: str) -> Job | None:
         chosen = fairness.next_job(name)
         if chosen is None:
             return None
-        now = timezone.now()
-        claimed = transition(
-            Job(pk=chosen),
-            JobStatus.RUNNING,
-            expect=[JobStatus.QUEUED],
-            started_at=now,
-            heartbeat_at=now,
-            worker=worker,
-            attempts=F("attempts") + 1,
-        )
+        claimed = claim_queued_job(chosen, worker)
         if claimed is not None:
             return claimed
     # Lost every race: hand the message back, so no queued job is left without one.
     log.warning("queue %s: no claim after %d tries; message sent again", name, _CLAIM_TRIES)
     celery_app.send_task(RUN_JOB_TASK, args=[job_id], queue=name)
     return None
+
+
+def claim_queued_job(job_id: Any, worker: str) -> Job | None:
+    """Take this queued job for this worker, or None when it is no longer queued.
+    `claim_job` takes the fair-first job with it; a worker that batches takes
+    the first's compatible followers with it too (genhub/worker/batches.py)."""
+    now = timezone.now()
+    return transition(
+        Job(pk=job_id),
+        JobStatus.RUNNING,
+        expect=[JobStatus.QUEUED],
+        started_at=now,
+        heartbeat_at=now,
+        worker=worker,
+        attempts=F("attempts") + 1,
+    )
 
 
 def still_ours(job: Job) -> Q:

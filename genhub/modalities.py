@@ -8,7 +8,7 @@ nav bar, the home page, the admin's choices and `bootstrap_models` from this
 registry and never imports a modality app by name.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +22,27 @@ if TYPE_CHECKING:
 
 # `register_default(model_dir, say)`: registers (and fetches or builds) a model row.
 ModelBuilder = Callable[[Path, Callable[[str], None]], "AIModel"]
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How queued jobs of a modality share one generation call (genhub/worker/batches.py).
+
+    `key(params)`: jobs of one model whose keys are equal can run together; None
+    means this job always runs alone (an image-to-image job, say). `size(params)`:
+    how much of the model's `options.max_batch` the job takes (an image job asking
+    for three images takes three). `runner`: the dotted path of
+    `run_batch(members) -> [result or None per member]`, None for a member that
+    was dropped (cancelled) on the way.
+    """
+
+    key: Callable[[dict[str, Any]], Hashable | None]
+    size: Callable[[dict[str, Any]], int]
+    runner: str
+
+
+# options.max_batch when a model does not set it; 1 turns batching off.
+DEFAULT_MAX_BATCH = 4
 
 
 @dataclass(frozen=True)
@@ -54,6 +75,8 @@ class Modality:
     field_limits: Callable[[dict[str, Any]], dict[str, float]]
     register_default: ModelBuilder  # `manage.py bootstrap_models`
     register_tiny: ModelBuilder  # `manage.py bootstrap_models --tiny`
+    # Compatible queued jobs run as one call; None: every job runs alone.
+    batching: Batching | None = field(default=None, hash=False)
 
     @property
     def queue(self) -> str:

@@ -6,9 +6,9 @@ class ImagegenConfig(AppConfig):
     verbose_name = "Image generation"
 
     def ready(self) -> None:
-        from genhub.modalities import Modality, register
+        from genhub.modalities import Batching, Modality, register
         from imagegen import api, bootstrap, views
-        from imagegen.params import MODEL_OPTIONS, ImageParams, model_limits
+        from imagegen.params import MODEL_OPTIONS, ImageParams, batch_key, batch_size, model_limits
 
         register(
             Modality(
@@ -30,5 +30,6 @@ class ImagegenConfig(AppConfig):
                 field_limits=model_limits,
                 register_default=bootstrap.register_default,
                 register_tiny=bootstrap.register_tiny,
+                batching=Batching(batch_key, batch_size, "imagegen.runner.run_batch"),
             )
         )

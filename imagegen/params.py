@@ -35,6 +35,7 @@ MODEL_OPTIONS = frozenset(
         "config",
         "max_width",
         "max_height",
+        "max_batch",  # images one pipeline call may make for queued jobs together
     }
 )
 
@@ -46,6 +47,27 @@ def model_limits(options: dict[str, Any]) -> dict[str, float]:
         for field in ("width", "height")
         if options.get(f"max_{field}")
     }
+
+
+def batch_key(params: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What queued jobs must share to be denoised in one pipeline call (the
+    prompts, negative prompts and seeds may differ), or None for a job that runs
+    alone: image-to-image gives each job its own init image and strength."""
+    if any(params.get(field) for field in ImageParams.upload_fields):
+        return None
+    return (
+        params.get("width"),
+        params.get("height"),
+        params.get("steps"),
+        params.get("scheduler"),
+        float(params.get("guidance_scale") or 0.0),
+    )
+
+
+def batch_size(params: dict[str, Any]) -> int:
+    """A job's share of a model's max_batch: its images, not 1, since memory and
+    time grow with the images in a call."""
+    return int(params.get("num_images") or 1)
 
 
 def check_init_image(data: bytes) -> Upload:

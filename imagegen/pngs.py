@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 THUMBNAIL_SIZE = (256, 256)
+PNG_COMPRESS_LEVEL = 1
 
 
 def encode_png(image: Any, record: dict[str, Any]) -> bytes:
@@ -21,7 +22,10 @@ def encode_png(image: Any, record: dict[str, Any]) -> bytes:
     info.add_itxt("parameters", a1111_parameters(record))
     info.add_itxt("genhub", json.dumps(record, sort_keys=True, ensure_ascii=False))
     buffer = io.BytesIO()
-    image.save(buffer, "PNG", pnginfo=info)
+    # Level 1: 1.4x to 4.5x faster than Pillow's default 6 on 512x512 images, for
+    # files about a tenth larger; it runs on every image a worker makes
+    # (docs/jobs.md, "Batches").
+    image.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESS_LEVEL)
     return buffer.getvalue()
 
 

@@ -11,6 +11,13 @@ cpu_offload trade speed for memory; variant picks e.g. the "fp16" weight files.
 The starting noise is drawn on the CPU from one generator per image, seeded
 seed, seed+1, ...: any image of a batch can be made again alone, and a seed
 gives the same noise on any GPU.
+
+Queued jobs that differ only in prompt, negative prompt and seed run as one
+call (`run_batch`; genhub/worker/batches.py picks them): each image keeps its
+own generator, so a job's images are the ones it would make alone.
+
+PNGs are written at zlib level 1 (faster than Pillow's 6, files a little
+larger) in a thread pool after the denoising loop, every image of a call at once.
 """
 
 import hashlib
@@ -19,6 +26,7 @@ import logging
 import os
 import random
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +39,7 @@ from django.conf import settings
 from genhub import artifacts
 from genhub.errors import JobCancelled, JobError, without_internals
 from genhub.models import AIModel, Job
+from genhub.worker.batches import Member
 from genhub.worker.devices import free_cuda_memory, pick_dtype
 from genhub.worker.loading import (
     load_cached,
@@ -220,8 +229,14 @@ def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
 
     if progress.cancel_requested:
         raise JobCancelled()
+    out_of_memory = (
+        f"The GPU ran out of memory making {params.num_images} image(s) of "
+        f"{width or 'native'}×{height or 'native'} in {params.steps} steps, even with memory "
+        "savers on. Lower width and height or num_images (steps change time, not memory), "
+        "or ask an admin to turn on cpu_offload for this model."
+    )
     started = time.monotonic()
-    images = _generate(pipe, call, seeds, model, params, progress)
+    images = _generate(pipe, call, seeds, model, progress, out_of_memory)
     seconds = time.monotonic() - started
     progress.metrics.update(
         generate_seconds=round(seconds, 3),
@@ -240,6 +255,139 @@ def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
             # Sliced attention and VAE tiling round differently: say so.
             record["memory_savers"] = True
     files = _encode_all(images, records)
+    return _store(job, images, records, files)
+
+
+def run_batch(members: Sequence[Member]) -> list[dict[str, Any] | None]:
+    """Text-to-image jobs of one model, size, steps, scheduler and guidance in
+    one pipeline call: [the result per member, None for one that left].
+
+    One prompt, negative prompt and generator per image, each job's own seeds:
+    an image is the one its job makes alone, up to float rounding. Each job gets
+    its own step events and previews. A job whose cancel arrives leaves at once
+    (`Member.drop`: it ends cancelled). Its rows keep denoising until the call
+    ends and are then thrown away: diffusers' schedulers hold per-row state (a
+    multistep solver's history, an ancestral sampler's generator per image) that
+    `callback_on_step_end` cannot shrink mid-loop. When every job has left, the
+    loop stops.
+    """
+    first = members[0]
+    model, device = load_cached(first.job, first.progress, load, _nbytes)
+    loading = {k: v for k, v in first.progress.metrics.items() if k in _LOAD_METRICS}
+    for member in members[1:]:
+        member.progress.metrics.update(loading)
+    params: ImageParams = first.params  # size, steps, scheduler, guidance: shared
+    width, height = params.width, params.height
+    if width and height and width * height > settings.GENHUB_IMAGE_MAX_PIXELS:
+        raise JobError(
+            f"{width}×{height} is over the limit of {settings.GENHUB_IMAGE_MAX_PIXELS} pixels "
+            "per image; give a smaller width and height."
+        )
+    pipe = model.text2image
+    pipe.scheduler = model.scheduler(params.scheduler)
+
+    prompts: list[str] = []
+    negatives: list[str] = []
+    seeds: list[int] = []
+    rows: list[range] = []  # each member's images in the call
+    for member in members:
+        asked: ImageParams = member.params
+        seed = asked.seed if asked.seed is not None else random.randrange(2**32)
+        rows.append(range(len(seeds), len(seeds) + asked.num_images))
+        seeds += [(seed + i) % 2**32 for i in range(asked.num_images)]
+        prompts += [asked.prompt] * asked.num_images
+        negatives += [asked.negative_prompt] * asked.num_images
+    call: dict[str, Any] = {
+        "prompt": prompts,
+        # "" and None give the same unconditional embedding.
+        "negative_prompt": negatives if any(negatives) else None,
+        "num_inference_steps": params.steps,
+        "guidance_scale": params.guidance_scale,
+        "num_images_per_prompt": 1,
+        "callback_on_step_end": _batch_step_reporter(members, rows, model.family),
+        "output_type": "pil",
+        "width": width,
+        "height": height,
+    }
+    _drop_stopping(members)
+    out_of_memory = (
+        f"The GPU ran out of memory making a batch of {len(seeds)} image(s) of "
+        f"{width or 'native'}×{height or 'native'} for {len(members)} jobs, even with "
+        "memory savers on. Ask an admin to lower this model's max_batch or to turn on "
+        "cpu_offload."
+    )
+    started = time.monotonic()
+    images = _generate(pipe, call, seeds, model, first.progress, out_of_memory)
+    seconds = time.monotonic() - started
+    _drop_stopping(members)  # a cancel during the VAE decode still drops the images
+
+    kept = [(member, own) for member, own in zip(members, rows, strict=True) if not member.dropped]
+    picked = [index for _, own in kept for index in own]
+    records = {
+        index: _record(
+            member.job.model,
+            pipe,
+            member.params,
+            "text-to-image",
+            images[index],
+            seeds[index],
+            device,
+        )
+        for member, own in kept
+        for index in own
+    }
+    for record in records.values():
+        if first.progress.metrics.get("memory_savers"):
+            record["memory_savers"] = True
+    encoded = _encode_all([images[i] for i in picked], [records[i] for i in picked])
+    files = dict(zip(picked, encoded, strict=True))
+    results: list[dict[str, Any] | None] = []
+    for member, own in zip(members, rows, strict=True):
+        member.progress.metrics.update(
+            # Its share of the call's time, by images; the call's own figures beside it.
+            generate_seconds=round(seconds * len(own) / len(seeds), 3),
+            seconds_per_image=round(seconds / len(seeds), 3),
+            batch_size=len(seeds),
+            batch_jobs=len(members),
+            batch_seconds=round(seconds, 3),
+        )
+        if first.progress.metrics.get("memory_savers"):
+            member.progress.metrics["memory_savers"] = True
+        if member.dropped:
+            results.append(None)
+            continue
+        results.append(
+            _store(
+                member.job,
+                [images[i] for i in own],
+                [records[i] for i in own],
+                [files[i] for i in own],
+            )
+        )
+    return results
+
+
+# What a batch's members copy of the first's metrics: the model is loaded once.
+_LOAD_METRICS = ("model_cache_hit", "load_seconds", "download_seconds")
+
+
+def _drop_stopping(members: Sequence[Member]) -> None:
+    """Drop the members whose cancel arrived; JobCancelled once none is left."""
+    for member in members:
+        if member.stopping:
+            member.drop()
+    if all(member.dropped for member in members):
+        raise JobCancelled()
+
+
+def _store(
+    job: Job,
+    images: list[Any],
+    records: list[dict[str, Any]],
+    files: list[tuple[bytes, bytes]],
+) -> dict[str, Any]:
+    """Save a job's images as its artifacts: the job's result."""
+    seeds = [record["seed"] for record in records]
     saved = []
     for index, (image, record, (png, thumbnail)) in enumerate(
         zip(images, records, files, strict=True)
@@ -306,6 +454,27 @@ def _init_image(params: ImageParams) -> tuple[Any, str | None]:
     return upright, hashlib.sha256(data).hexdigest()
 
 
+def _batch_step_reporter(members: Sequence[Member], rows: list[range], family: str) -> Any:
+    """The step callback of a batch: each member its own step events and
+    previews (from its own first image); a member whose cancel arrived leaves."""
+    every = settings.GENHUB_IMAGE_PREVIEW_EVERY
+
+    def on_step_end(pipe: Any, index: int, timestep: Any, tensors: dict[str, Any]) -> dict:
+        _drop_stopping(members)  # raises, leaving the loop, once all have left
+        step, total = index + 1, pipe.num_timesteps
+        show = every and step % every == 0 and step < total
+        for member, own in zip(members, rows, strict=True):
+            if member.dropped:
+                continue
+            preview = None
+            if show:
+                preview = previews.latents_to_data_url(tensors["latents"][own.start :], family)
+            member.progress.step(step, total, preview)
+        return tensors
+
+    return on_step_end
+
+
 def _step_reporter(progress: JobProgress, family: str) -> Any:
     every = settings.GENHUB_IMAGE_PREVIEW_EVERY
 
@@ -328,11 +497,11 @@ def _generate(
     call: dict[str, Any],
     seeds: list[int],
     model: ImageModel,
-    params: ImageParams,
     progress: JobProgress,
+    out_of_memory: str,
 ) -> list[Any]:
     """Denoise; on CUDA out-of-memory, free what the job held and try once more
-    with attention slicing and VAE tiling on."""
+    with attention slicing and VAE tiling on; then fail with `out_of_memory`."""
 
     def attempt() -> list[Any]:
         generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
@@ -349,13 +518,7 @@ def _generate(
         return attempt()
     except torch.OutOfMemoryError as error:
         free_cuda_memory()
-        raise JobError(
-            f"The GPU ran out of memory making {params.num_images} image(s) of "
-            f"{call.get('width') or 'native'}×{call.get('height') or 'native'} in "
-            f"{params.steps} steps, even with memory savers on. Lower width and height "
-            "or num_images (steps change time, not memory), or ask an admin to turn on "
-            "cpu_offload for this model."
-        ) from error
+        raise JobError(out_of_memory) from error
     finally:
         model.use_memory_savers(False)
         free_cuda_memory()

@@ -23,6 +23,8 @@ ONE_DEFAULT = "one_default_model_per_modality"
 ENGINE_QUEUE = "engine"
 ENGINE_OPTIONS = frozenset({"engine_model", "api_key_env"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# The most a model's options.max_batch may allow (images or clips in one call).
+MAX_BATCH_LIMIT = 64
 
 
 class AIModelQuerySet(models.QuerySet["AIModel"]):
@@ -157,6 +159,8 @@ class AIModel(models.Model):
                 f"Unknown option(s) {', '.join(unknown)} for {modality.label.lower()} models; "
                 f"known: {known}."
             )
+        elif problem := _max_batch_problem(self.options):
+            problems["options"] = problem
         if not isinstance(self.default_params, dict):
             problems["default_params"] = (
                 'Default params must be a JSON object, such as {"temperature": 0.2}.'
@@ -260,6 +264,17 @@ class AIModel(models.Model):
         """What makes two loads of this model the same load."""
         options = json.dumps(self.options, sort_keys=True)
         return (self.source_type, self.source, self.revision, self.dtype, self.device, options)
+
+
+def _max_batch_problem(options: dict[str, Any]) -> str:
+    """Why options.max_batch is unusable, or '' (absent is fine: the default)."""
+    value = options.get("max_batch")
+    if value is None or (type(value) is int and 1 <= value <= MAX_BATCH_LIMIT):
+        return ""
+    return (
+        f"options.max_batch is how many images or clips one call may make together: a "
+        f"whole number from 1 (no batching) to {MAX_BATCH_LIMIT}, not {value!r}."
+    )
 
 
 def _default_params_problem(schema: type[pydantic.BaseModel], params: dict[str, Any]) -> str:

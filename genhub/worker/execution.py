@@ -1,10 +1,13 @@
 """How a worker runs one job: claim it, run its modality's runner under a
 heartbeat, and record the outcome. Every way out ends the job in a terminal
-state with a sentence a person can act on."""
+state with a sentence a person can act on. Jobs that can share one generation
+call run as a batch (genhub/worker/batches.py), each with its own heartbeat,
+cancel watch, events and outcome."""
 
 import logging
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from billiard.exceptions import SoftTimeLimitExceeded
@@ -16,9 +19,10 @@ from django.utils.module_loading import import_string
 from genhub import artifacts, eta, events, jobs, modalities
 from genhub.errors import InvalidInput, JobCancelled, JobError, without_internals
 from genhub.log_context import bind_job, logs_job
+from genhub.metrics import events as job_metrics
 from genhub.models import Job, JobKind
 from genhub.outages import DATABASE_ERRORS
-from genhub.worker import downloads, model_cache, reporting
+from genhub.worker import batches, downloads, model_cache, reporting
 from genhub.worker.heartbeat import Heartbeat
 from genhub.worker.progress import JobProgress
 
@@ -34,10 +38,16 @@ def execute_job(job_id: str, worker: str) -> None:
         log.info("nothing queued in the queue of job %s (its message was spare); skipped", job_id)
         return
     bind_job(job.id)  # the job next in turn, which need not be the message's
-    progress = JobProgress(job, eta.expected_seconds(job))
-    progress.started()
-    if job.enqueued_at and job.started_at:
-        progress.metrics["queue_seconds"] = (job.started_at - job.enqueued_at).total_seconds()
+    try:
+        followers = batches.claim_followers(job, worker)
+    except DATABASE_ERRORS:
+        # Any follower claimed before the error goes back to the queue with the sweep.
+        log.exception("job %s: no batch; the database failed while claiming one", job.id)
+        followers = []
+    if followers:
+        _execute_batch([job, *followers])
+        return
+    progress = _start(job)
     ours = jobs.still_ours(job)
     reporting.running(str(job.id))  # the worker's row shows it busy with this job
     try:
@@ -47,34 +57,95 @@ def execute_job(job_id: str, worker: str) -> None:
         reporting.idle(str(job.id))
 
 
+def _start(job: Job) -> JobProgress:
+    """The claimed job's progress, its `started` event sent."""
+    progress = JobProgress(job, eta.expected_seconds(job))
+    progress.started()
+    if job.enqueued_at and job.started_at:
+        progress.metrics["queue_seconds"] = (job.started_at - job.enqueued_at).total_seconds()
+    return progress
+
+
+def _execute_batch(batch: list[Job]) -> None:
+    """Run claimed jobs in one call of their modality's batch runner. Each keeps
+    its own heartbeat, cancel watch and outcome; a failure of the call fails
+    every job still in it with the same sentence."""
+    members = [batches.Member(job, _start(job)) for job in batch]
+    for member in members:
+        reporting.running(str(member.job.id))
+    try:
+        with ExitStack() as watches:
+            for member in members:
+                watches.enter_context(Heartbeat(member.progress))
+                watches.enter_context(member.progress.watch_for_cancel())
+            outcome, detail = _outcome(batch[0], lambda: _run_batch(members))
+            for index, member in enumerate(members):
+                if member.dropped:
+                    if not member.recorded:
+                        _record(member.job, member.progress, "cancelled", None)
+                elif outcome == "succeeded":
+                    _record(member.job, member.progress, outcome, detail[index])
+                else:
+                    _record(member.job, member.progress, outcome, detail)
+    finally:
+        events.drain()
+        for member in members:
+            reporting.idle(str(member.job.id))
+
+
+def _run_batch(members: list[batches.Member]) -> list[Any]:
+    """[result, or None for a member that left, per member]."""
+    for member in members:
+        if member.job.attempts > 1:  # a rerun after a worker loss starts with no results
+            artifacts.discard_outputs(member.job)
+    modality = modalities.get(members[0].job.modality)
+    assert modality.batching is not None  # only such jobs are batched
+    for member in members:
+        member.params = modality.params_schema.model_validate(member.job.params)
+    run_batch = import_string(modality.batching.runner)
+    results: list[Any] = run_batch(members)
+    return results
+
+
 def _run_and_record(job: Job, progress: JobProgress, ours: Q) -> None:
     with Heartbeat(progress), progress.watch_for_cancel():
         outcome, detail = _run(job, progress)
-        # Every event the run queued is recorded before the row says it ended.
-        progress.settle()
-        metrics = progress.metrics
-        if outcome == "succeeded":
-            try:
-                saved = _save_outcome(job, lambda: jobs.succeed_job(job, detail, metrics))
-                if saved is not None and job.attempts > 1:
-                    artifacts.discard_outputs(job)
-                return
-            except DATABASE_ERRORS:
-                raise  # still away after the retries; failing the job would need it too
-            except Exception as error:
-                log.exception("job %s: the result could not be saved", job.id)
-                outcome, detail = (
-                    "failed",
-                    (
-                        f"The job finished but its result could not be saved ({type(error).__name__}: "
-                        f"{without_internals(str(error))}). This is a fault in GenHub; the worker log "
-                        "has the details."
-                    ),
-                )
-        if outcome == "cancelled":
-            _save_outcome(job, lambda: jobs.stop_cancelled_job(job, detail, metrics))
-        elif outcome == "failed":
-            _save_outcome(job, lambda: jobs.fail_job(job, detail, where=ours, metrics=metrics))
+        _record(job, progress, outcome, detail, ours)
+
+
+def _record(
+    job: Job, progress: JobProgress, outcome: str, detail: Any, ours: Q | None = None
+) -> None:
+    """Save the outcome of a run: the result, the partial result of a cancelled
+    run, or the failure's sentence."""
+    ours = ours if ours is not None else jobs.still_ours(job)
+    # Every event the run queued is recorded before the row says it ended.
+    progress.settle()
+    metrics = progress.metrics
+    if outcome == "succeeded":
+        try:
+            saved = _save_outcome(job, lambda: jobs.succeed_job(job, detail, metrics))
+            if saved is not None:
+                job_metrics.output_made(saved, detail, metrics, progress.steps_done)
+            if saved is not None and job.attempts > 1:
+                artifacts.discard_outputs(job)
+            return
+        except DATABASE_ERRORS:
+            raise  # still away after the retries; failing the job would need it too
+        except Exception as error:
+            log.exception("job %s: the result could not be saved", job.id)
+            outcome, detail = (
+                "failed",
+                (
+                    f"The job finished but its result could not be saved ({type(error).__name__}: "
+                    f"{without_internals(str(error))}). This is a fault in GenHub; the worker log "
+                    "has the details."
+                ),
+            )
+    if outcome == "cancelled":
+        _save_outcome(job, lambda: jobs.stop_cancelled_job(job, detail, metrics))
+    elif outcome == "failed":
+        _save_outcome(job, lambda: jobs.fail_job(job, detail, where=ours, metrics=metrics))
 
 
 def _save_outcome(job: Job, save: Callable[[], Job | None]) -> Job | None:
@@ -114,15 +185,25 @@ def _save_outcome(job: Job, save: Callable[[], Job | None]) -> Job | None:
 def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
     """Run the modality's runner: ("succeeded", result), ("cancelled", partial
     result) or ("failed", a sentence for the job's owner)."""
-    try:
+
+    def work() -> Any:
         if job.attempts > 1:  # a rerun after a worker loss starts with no results
             artifacts.discard_outputs(job)
         if job.kind == JobKind.DOWNLOAD:
-            return "succeeded", downloads.run(job, progress)
+            return downloads.run(job, progress)
         modality = modalities.get(job.modality)
         params = modality.params_schema.model_validate(job.params)
         run = import_string(modality.runner)
-        return "succeeded", run(job, params, progress)
+        return run(job, params, progress)
+
+    return _outcome(job, work)
+
+
+def _outcome(job: Job, work: Callable[[], Any]) -> tuple[str, Any]:
+    """("succeeded", what `work` returned), ("cancelled", partial result) or
+    ("failed", a sentence for the job's owner)."""
+    try:
+        return "succeeded", work()
     except JobCancelled as stop:
         return "cancelled", stop.partial_result
     except SoftTimeLimitExceeded:

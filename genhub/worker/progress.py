@@ -25,6 +25,7 @@ class JobProgress:
         self._cancelled = threading.Event()
         self._started = time.monotonic()
         self._lost = False
+        self.steps_done = 0  # step() calls: the denoising steps the metrics count
 
     def started(self) -> None:
         self._started = time.monotonic()
@@ -63,6 +64,7 @@ class JobProgress:
     def step(self, step: int, total: int, preview: str | None = None) -> None:
         """One denoising step or block of audio frames done."""
         self.job.progress = step / total if total else 0.0
+        self.steps_done += 1
         if self._lost:
             return
         state = {"step": step, "total": total}

@@ -14,7 +14,12 @@ from celery import Task, shared_task
 
 from genhub import webhooks
 from genhub.celery import DELIVER_WEBHOOK_TASK, RUN_JOB_TASK, app
-from genhub.worker import identity, reporting, warmup  # noqa: F401  (connect their worker signals)
+from genhub.worker import (  # noqa: F401  (connect their worker signals)
+    identity,
+    metrics_server,
+    reporting,
+    warmup,
+)
 from genhub.worker.execution import execute_job
 from genhub.worker.sweeper import StaleJobSweeper
 

@@ -1,0 +1,189 @@
+"""Queued image jobs that can share a pipeline call run as one batch, each with
+its own images, seeds, events and outcome (genhub/worker/batches.py)."""
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+import pytest
+from PIL import Image
+
+from genhub.models import AIModel
+from tests.stack import read_events, read_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@contextmanager
+def worker_busy(client) -> Iterator[None]:
+    """Hold the image worker with a long job (a size nothing else asks for)
+    while the block runs, then cancel it: the jobs queued meanwhile start together."""
+    blocker = client.generate_image(prompt="busy", width=256, height=256, steps=150, seed=1)
+    with client.events(blocker["id"]) as socket:
+        read_until(socket, "step")
+        yield
+        client.http.post(f"/jobs/{blocker['id']}/cancel")
+        read_events(socket)
+
+
+def fetch(client, url):
+    response = client.http.get(url)
+    assert response.status_code == 200, response.text
+    return response.content
+
+
+def pixels(client, artifact):
+    return Image.open(io.BytesIO(fetch(client, artifact["url"]))).convert("RGB").tobytes()
+
+
+def moment(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def test_compatible_jobs_run_in_one_call_each_with_its_own_images_seeds_and_events(
+    alice_client, bob_client, image_worker
+):
+    asks = [
+        (alice_client, {"prompt": "a red fox", "seed": 5}),
+        (bob_client, {"prompt": "a blue boat", "seed": 40, "num_images": 2}),
+        (alice_client, {"prompt": "a green hill", "seed": 77, "negative_prompt": "fog"}),
+    ]
+    with worker_busy(alice_client):
+        jobs = [
+            (client, client.generate_image(width=64, height=64, steps=6, **ask))
+            for client, ask in asks
+        ]
+        # A fourth would make five images, over the default max_batch of 4.
+        extra = alice_client.generate_image(prompt="late", width=64, height=64, steps=6, seed=9)
+        sockets = [client.events(job["id"]) for client, job in jobs]
+        for socket in sockets:
+            read_until(socket, "snapshot")
+    streams = [read_events(socket) for socket in sockets]
+    for socket in sockets:
+        socket.close()
+
+    done = [client.wait(job["id"], {"succeeded", "failed"}) for client, job in jobs]
+    assert [job["status"] for job in done] == ["succeeded"] * 3, [j["error"] for j in done]
+    for job in done:
+        assert job["metrics"]["batch_jobs"] == 3 and job["metrics"]["batch_size"] == 4
+    # One call: each started before any of them ended.
+    assert max(moment(j["started_at"]) for j in done) < min(moment(j["finished_at"]) for j in done)
+
+    assert [[a["seed"] for a in job["artifacts"]] for job in done] == [[5], [40, 41], [77]]
+    records = [job["artifacts"][0]["record"] for job in done]
+    assert [r["prompt"] for r in records] == ["a red fox", "a blue boat", "a green hill"]
+    assert records[2]["negative_prompt"] == "fog"
+    for events in streams:
+        steps = [e for e in events if e["type"] == "step"]
+        assert [e["step"] for e in steps] == [1, 2, 3, 4, 5, 6]
+        assert any("preview" in e for e in steps)
+        assert events[-1]["type"] == "succeeded"
+    assert {e["job"] for events in streams for e in events} == {job["id"] for _, job in jobs}
+
+    late = alice_client.wait(extra["id"], {"succeeded", "failed"})
+    assert late["status"] == "succeeded"
+    assert late["metrics"].get("batch_jobs") is None  # alone: nothing was queued with it
+    assert moment(late["started_at"]) >= max(moment(j["finished_at"]) for j in done)
+
+
+def test_a_batched_image_is_the_image_its_job_makes_alone(alice_client, image_worker):
+    with worker_busy(alice_client):
+        batched = [
+            alice_client.generate_image(prompt=prompt, width=64, height=64, steps=4, seed=seed)
+            for prompt, seed in (("a castle", 3), ("a lighthouse", 31))
+        ]
+    batched = [alice_client.wait(job["id"], {"succeeded"}) for job in batched]
+    assert batched[1]["metrics"]["batch_jobs"] == 2
+    alone = alice_client.generate_image(
+        prompt="a lighthouse", width=64, height=64, steps=4, seed=31
+    )
+    alone = alice_client.wait(alone["id"], {"succeeded"})
+    assert "batch_jobs" not in alone["metrics"]
+    together = pixels(alice_client, batched[1]["artifacts"][0])
+    single = pixels(alice_client, alone["artifacts"][0])
+    # Same noise and prompt; a batch may round differently in the last bit.
+    assert max(abs(a - b) for a, b in zip(together, single, strict=True)) <= 1
+
+
+def test_a_job_of_another_size_is_not_batched(alice_client, image_worker):
+    with worker_busy(alice_client):
+        same = [
+            alice_client.generate_image(prompt="a fox", width=64, height=64, steps=3, seed=s)
+            for s in (1, 2)
+        ]
+        other = alice_client.generate_image(prompt="a fox", width=64, height=48, steps=3, seed=3)
+    same = [alice_client.wait(job["id"], {"succeeded"}) for job in same]
+    other = alice_client.wait(other["id"], {"succeeded"})
+    assert [job["metrics"]["batch_jobs"] for job in same] == [2, 2]
+    assert "batch_jobs" not in other["metrics"]
+    assert other["artifacts"][0]["height"] == 48
+
+
+def test_cancelling_one_job_of_a_batch_leaves_the_others_running(alice_client, image_worker):
+    with worker_busy(alice_client):
+        jobs = [
+            alice_client.generate_image(prompt=p, width=64, height=64, steps=100, seed=s)
+            for p, s in (("one", 1), ("two", 2), ("three", 3))
+        ]
+        socket = alice_client.events(jobs[1]["id"])
+        read_until(socket, "snapshot")
+    with socket:
+        seen = read_until(socket, "step")  # it runs, in the batch
+        assert alice_client.http.post(f"/jobs/{jobs[1]['id']}/cancel").status_code == 202
+        seen += read_events(socket, timeout=20)
+    assert seen[-1]["type"] == "cancelled"
+    cancelled = alice_client.job(jobs[1]["id"])
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["artifacts"] == [] and cancelled["result"] is None
+    for job in (jobs[0], jobs[2]):
+        done = alice_client.wait(job["id"], {"succeeded", "failed", "cancelled"}, timeout=120)
+        assert done["status"] == "succeeded", done["error"]
+        assert done["metrics"]["batch_jobs"] == 3
+        assert len(done["artifacts"]) == 1
+    # It left within a step or so, long before its batch mates finished.
+    assert moment(cancelled["finished_at"]) < moment(alice_client.job(jobs[0]["id"])["finished_at"])
+
+
+def test_max_batch_1_turns_batching_off(alice_client, image_worker, tiny_image):
+    tiny_image.options = {**tiny_image.options, "max_batch": 1}
+    tiny_image.save()
+    with worker_busy(alice_client):
+        jobs = [
+            alice_client.generate_image(prompt="a fox", width=64, height=64, steps=3, seed=s)
+            for s in (1, 2, 3)
+        ]
+    done = [alice_client.wait(job["id"], {"succeeded"}) for job in jobs]
+    assert all("batch_jobs" not in job["metrics"] for job in done)
+    for earlier, later in zip(done, done[1:], strict=False):
+        assert moment(later["started_at"]) >= moment(earlier["finished_at"])
+
+
+def test_max_batch_must_be_a_whole_number_from_1(tiny_image):
+    tiny_image.options = {**tiny_image.options, "max_batch": 0}
+    assert "max_batch" in tiny_image.config_problems()["options"]
+    tiny_image.options = {**tiny_image.options, "max_batch": "4"}
+    assert "max_batch" in tiny_image.config_problems()["options"]
+    tiny_image.options = {**tiny_image.options, "max_batch": 8}
+    assert tiny_image.config_problems() == {}
+
+
+def test_a_failing_batch_fails_each_job_with_the_same_sentence(alice_client, image_worker):
+    AIModel.objects.create(
+        name="broken-image",
+        modality="image",
+        source_type=AIModel.SourceType.LOCAL,
+        source="/nonexistent/broken-image",
+    )
+    with worker_busy(alice_client):
+        jobs = [
+            alice_client.generate_image(model="broken-image", prompt=p, steps=3, seed=1)
+            for p in ("a", "b", "c")
+        ]
+    done = [alice_client.wait(job["id"], {"succeeded", "failed"}) for job in jobs]
+    assert [job["status"] for job in done] == ["failed"] * 3
+    errors = {job["error"] for job in done}
+    assert len(errors) == 1
+    [error] = errors
+    assert "broken-image" in error and "could not be loaded" in error
+    assert "/nonexistent" not in error
