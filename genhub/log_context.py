@@ -16,7 +16,7 @@ import functools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, ParamSpec, TypeVar
 
 from django.http import HttpRequest, HttpResponse
@@ -36,6 +36,15 @@ def current_job_id() -> str | None:
 def bind_job(job_id: object) -> None:
     """From here on, this context's log lines carry `job_id`."""
     _job_id.set(str(job_id))
+
+
+def bind_none() -> Token[str | None]:
+    """Unbind any job; `restore(token)` puts back what was bound before."""
+    return _job_id.set(None)
+
+
+def restore(token: Token[str | None]) -> None:
+    _job_id.reset(token)
 
 
 @contextmanager

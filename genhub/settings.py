@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "channels",
     "ninja",
     "axes",
+    "django_prometheus",
     "genhub.apps.GenhubConfig",
     "textgen.apps.TextgenConfig",
     "imagegen.apps.ImagegenConfig",
@@ -70,6 +71,10 @@ MIDDLEWARE = [
     # First: probes reach a pod by its IP, which ALLOWED_HOSTS does not list, and
     # need no session or auth (genhub/health.py).
     "genhub.health.HealthMiddleware",
+    # Scrapes, like probes, reach a pod by its IP (genhub/metrics/exposition.py);
+    # neither is counted in the request metrics that start below.
+    "genhub.metrics.exposition.MetricsMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "genhub.log_context.RequestScopeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "genhub.web.security_headers.SecurityHeadersMiddleware",
@@ -82,6 +87,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # A view that finds the database or Redis away answers 503 with Retry-After, not 500.
     "genhub.outages.OutageMiddleware",
+    # Last of the request metrics' pair, but before axes, which asks to be last.
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as axes asks: it turns a login refused for a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -166,6 +173,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=GENHUB_LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True  # a good login forgets earlier typos
 AXES_LOCKOUT_CALLABLE = "genhub.web.login_throttle.lockout_response"
+# Each web process trusts an API key it checked for this long (genhub/key_cache.py):
+# a key revoked elsewhere, or its user deactivated, is refused within it; 0 checks
+# the database on every request.
+GENHUB_API_KEY_CACHE_SECONDS = env.float("GENHUB_API_KEY_CACHE_SECONDS", default=5.0)
 
 # --- HTTPS --------------------------------------------------------------------
 # GENHUB_HTTPS=true: served over HTTPS by a proxy in front (nginx, Caddy) that sets
@@ -252,6 +263,15 @@ GENHUB_QUOTA_COMPUTE_SECONDS_PER_DAY = env.str("GENHUB_QUOTA_COMPUTE_SECONDS_PER
 # one not seen for GENHUB_WORKER_GONE_SECONDS is shown as gone.
 GENHUB_WORKER_HEARTBEAT_SECONDS = env.float("GENHUB_WORKER_HEARTBEAT_SECONDS", default=5.0)
 GENHUB_WORKER_GONE_SECONDS = env.float("GENHUB_WORKER_GONE_SECONDS", default=30.0)
+# Prometheus metrics (docs/deploy.md, "Metrics"). A token, when set, is asked of
+# every scrape (Authorization: Bearer); empty leaves /metrics open, as usual
+# inside a cluster. PROMETHEUS_MULTIPROC_DIR (prometheus-client's own variable) is
+# where the processes of a pool write their values for one endpoint to sum.
+GENHUB_METRICS_TOKEN = env.str("GENHUB_METRICS_TOKEN", default="")
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# A worker's own metrics endpoint (genhub/worker/metrics_server.py); 0 is none.
+GENHUB_WORKER_METRICS_PORT = env.int("GENHUB_WORKER_METRICS_PORT", default=0)
+GENHUB_WORKER_METRICS_ADDRESS = env.str("GENHUB_WORKER_METRICS_ADDRESS", default="0.0.0.0")
 # Webhooks (docs/jobs.md, "Webhooks"). The base of the absolute links in a webhook's
 # body (e.g. https://genhub.example.com); without it they are relative paths.
 GENHUB_PUBLIC_URL = env.str("GENHUB_PUBLIC_URL", default="").rstrip("/")

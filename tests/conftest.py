@@ -12,12 +12,23 @@ from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.test import Client as DjangoClient
 
+from genhub import log_context
 from genhub.models import AIModel, ApiKey
 from tests.stack import Client, WebServer, Worker, database_url
 
 
 def _quiet(message: str) -> None:
     pass
+
+
+@pytest.fixture(autouse=True)
+def _no_job_bound() -> Iterator[None]:
+    """Each test starts with no job bound to its log lines and leaves none behind:
+    a test that calls submit_job directly binds the job in the test's own context,
+    as a request would (genhub/log_context.py)."""
+    token = log_context.bind_none()
+    yield
+    log_context.restore(token)
 
 
 @pytest.fixture
@@ -193,6 +204,7 @@ def bob_client(live: WebServer, bob: Any) -> Client:
 _MODEL_MODULES = (
     "test_text_runner",
     "test_image_runner",
+    "test_image_batches",
     "test_audio_runner",
     "test_text_streaming",
     "test_image_tiny",
@@ -200,6 +212,7 @@ _MODEL_MODULES = (
     "test_default_model",
     "test_engine_text",
     "test_openai_compat",
+    "test_metrics",
 )
 _LIVE_FIXTURES = {
     "live",

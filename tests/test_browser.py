@@ -110,8 +110,12 @@ def test_the_chat_streams_its_answer_token_by_token(page):
     page.keyboard.press("Enter")
     wait_until(page, "document.querySelectorAll('.message.assistant:not(.streaming)').length == 2")
     assert page.locator(".message.user").count() == 2
-    page.click("[data-clear]")
+    page.click("[data-new]")  # a new conversation starts empty; the first stays listed
+    page.wait_for_url(f"{page.server_url}/text/")
     assert page.locator(".message").count() == 0
+    assert page.locator("[data-conversations] [data-title]").all_inner_texts() == [
+        "Tell me a story"
+    ]
 
 
 def test_an_image_shows_steps_and_previews_then_the_gallery_and_its_settings(page):
@@ -431,26 +435,21 @@ def test_with_javascript_off_the_form_submits_and_the_job_page_shows_the_result(
 def test_screenshots_of_every_page(browser, live, alice, worker):
     """Each page in a finished state, light and dark, desktop and phone: written to
     var/screenshots/ (`make screenshots` writes docs/screenshots/, which the README shows)."""
-    import json
-
     from genhub.models import ApiKey
     from tests.stack import Client
 
     _, key = ApiKey.issue(alice)
     client = Client(live, key)
     question = "Write a haiku about GPUs"
-    text = client.generate_text(messages=[{"role": "user", "content": question}], max_new_tokens=40)
+    chat = client.http.post("/conversations", json={}).json()
+    text = client.generate_text(conversation=chat["id"], prompt=question, max_new_tokens=40)
     image = client.generate_image(prompt="a lighthouse at dusk", steps=6, num_images=4, seed=3)
     audio = client.generate_audio(prompt="lo-fi beat", duration=4, seed=1)
-    answer = client.wait(text["id"], {"succeeded"})["result"]["text"]
-    for job in (image, audio):
+    for job in (text, image, audio):
         client.wait(job["id"], {"succeeded"})
-    chat = json.dumps(
-        [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-    )
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     pages = {
-        "text": "/text/",
+        "text": f"/text/?c={chat['id']}",
         "image": "/images/",
         "audio": "/audio/",
         "history": "/history/",
@@ -463,7 +462,6 @@ def test_screenshots_of_every_page(browser, live, alice, worker):
             requests = RequestLog(live.url)
             page.on("request", requests.record)
             log_in(page, live.url, "alice", "alice-pass-123")
-            page.evaluate(f"localStorage.setItem('genhub.chat', {json.dumps(chat)})")
             for name, path in pages.items():
                 page.goto(f"{live.url}{path}")
                 page.wait_for_load_state("networkidle")

@@ -71,3 +71,33 @@ def test_a_stop_string_ends_generation_early(alice, tiny_text):
 def test_a_prompt_longer_than_the_context_fails_with_advice(alice, tiny_text):
     with pytest.raises(JobError, match="Shorten the prompt or lower max_new_tokens"):
         generate(alice, prompt="Hello " * 300, max_new_tokens=4096)
+
+
+def test_a_conversation_past_the_context_loses_its_oldest_turns_not_its_system_prompt(
+    alice, tiny_text
+):
+    import uuid
+
+    long = "量子猫" * 183  # about 1650 tokens of the tiny model's 4400
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "1" + long},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "2" + long},
+        {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "3" + long},
+    ]
+    chat = str(uuid.uuid4())
+    result, progress = generate(alice, messages=messages, conversation=chat, max_new_tokens=4)
+    assert result["truncated_turns"] == 1 and progress.metrics["truncated_turns"] == 1
+    assert result["note"].startswith("The oldest turn was left out")
+    assert 3300 < result["usage"]["prompt_tokens"] <= 4400 - 4
+
+    fits, _ = generate(alice, messages=messages[:4], conversation=chat, max_new_tokens=4)
+    assert fits["truncated_turns"] == 0 and "note" not in fits
+    # A plain chat request is never cut: it fails and says how to fix it.
+    with pytest.raises(JobError, match="Shorten the prompt"):
+        generate(alice, messages=messages, max_new_tokens=4)
+    # Nor is a last question that does not fit on its own.
+    with pytest.raises(JobError, match="Shorten the prompt"):
+        generate(alice, messages=messages, conversation=chat, max_new_tokens=3000)

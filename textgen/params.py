@@ -1,6 +1,7 @@
 """Text generation params: one schema for the REST body, the web form and the worker."""
 
 from typing import Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -31,6 +32,13 @@ class TextParams(GenerationParams):
         default_factory=list, max_length=8, description="Generation ends before any of these."
     )
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Same seed, same text.")
+    conversation: UUID | None = Field(
+        None,
+        description="A conversation's id (POST /api/v1/conversations): give the new user "
+        "message as `prompt`; it is appended, the model sees the whole conversation (its "
+        "oldest turns left out when it does not fit the model's context, and the answer "
+        "says so), and the answer is appended once the job succeeds.",
+    )
 
     @classmethod
     def work(cls, params: dict[str, Any]) -> float:

@@ -103,9 +103,10 @@ def run(job: Job, params: TextParams, progress: JobProgress) -> dict[str, Any]:
         return engine.run(job, params, progress)
     (model, tokenizer), device = load_cached(job, progress, load, _nbytes)
 
+    context = context_length(model, tokenizer)
+    params, dropped = fit_conversation(tokenizer, params, context)
     inputs = {k: v.to(device) for k, v in encode(tokenizer, params).items()}
     prompt_tokens = int(inputs["input_ids"].shape[1])
-    context = getattr(model.config, "max_position_embeddings", None)
     if context and prompt_tokens + params.max_new_tokens > context:
         raise JobError(
             f"The prompt is {prompt_tokens} tokens and {params.max_new_tokens} new tokens were "
@@ -150,9 +151,51 @@ def run(job: Job, params: TextParams, progress: JobProgress) -> dict[str, Any]:
         "seed": seed,
         "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens},
     }
+    if params.conversation is not None:
+        result["truncated_turns"] = dropped
+        progress.metrics.update(truncated_turns=dropped)
+        if dropped:
+            left_out = "The oldest turn was" if dropped == 1 else f"The {dropped} oldest turns were"
+            result["note"] = f"{left_out} left out to fit the model's context of {context} tokens."
     if result["finish_reason"] == "cancelled":
         raise JobCancelled(partial_result=result)
     return result
+
+
+def context_length(model: Any, tokenizer: Any) -> int | None:
+    """How many tokens the model holds, prompt and answer together: its config's
+    positions, else what its tokenizer says (which is a huge placeholder when the
+    tokenizer does not know)."""
+    positions = getattr(model.config, "max_position_embeddings", None)
+    if positions:
+        return int(positions)
+    stated = getattr(tokenizer, "model_max_length", None)
+    return int(stated) if stated and stated < 10**9 else None
+
+
+def fit_conversation(
+    tokenizer: Any, params: TextParams, context: int | None
+) -> tuple[TextParams, int]:
+    """A conversation's turn with its oldest turns left out (each a user message
+    and its answer) until the prompt and max_new_tokens fit `context`; the system
+    prompt and the last user message always stay (if they alone do not fit, the
+    job fails as any prompt that is too long). Returns the params and how many
+    turns were left out. A request that is not a conversation is sent as it came."""
+    if params.conversation is None or not params.messages or not context:
+        return params, 0
+    system = [m for m in params.messages[:1] if m.role == "system"]
+    rest = params.messages[len(system) :]
+    dropped = 0
+    while True:
+        trimmed = params.model_copy(update={"messages": [*system, *rest]})
+        prompt_tokens = int(encode(tokenizer, trimmed)["input_ids"].shape[1])
+        if prompt_tokens + params.max_new_tokens <= context:
+            return trimmed, dropped
+        following = next((i for i, m in enumerate(rest) if i > 0 and m.role == "user"), None)
+        if following is None:
+            return trimmed, dropped  # only the last turn left: too long, as it is
+        rest = rest[following:]
+        dropped += 1
 
 
 def _sampling(params: TextParams) -> dict[str, Any]:

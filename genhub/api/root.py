@@ -16,6 +16,7 @@ from genhub import modalities
 from genhub.api.account import router as account_router
 from genhub.api.artifacts import router as artifacts_router
 from genhub.api.auth import API_AUTH, NOT_AUTHENTICATED
+from genhub.api.conversations import router as conversations_router
 from genhub.api.jobs import router as jobs_router
 from genhub.api.models import router as models_router
 from genhub.api.shared_responses import SharedResponsesAPI
@@ -155,5 +156,6 @@ api.add_router("/models", models_router)
 api.add_router("/artifacts", artifacts_router)
 api.add_router("/workers", workers_router)
 api.add_router("/account", account_router)
+api.add_router("/conversations", conversations_router)
 for modality in modalities.all_modalities():
     api.add_router(modality.api_prefix, modality.router)

@@ -30,9 +30,12 @@ def generation_page(
     kinds: dict[str, str] | None = None,
     prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     context: dict[str, Any] | None = None,
+    submit: Callable[[dict[str, Any], str | None], HttpResponse] | None = None,
 ) -> HttpResponse:
     """GET: the form. POST (the form without JavaScript): submit the job and go to
-    its page, or show the form again with each error beside its field."""
+    its page, or show the form again with each error beside its field. `submit`,
+    when given, does what a valid POST does instead (the chat continues its
+    conversation); it gets the prepared fields and the model's name."""
     schema = modalities.get(modality).params_schema
     models = list(AIModel.objects.enabled().filter(modality=modality))
     chosen = next((m for m in models if m.name == request.POST.get("model")), None)
@@ -47,9 +50,10 @@ def generation_page(
             fields = generation_fields(request, schema)
             fields.pop("csrfmiddlewaretoken", None)
             model = fields.pop("model", None)
-            job = submit_job(
-                _user(request), modality, model, prepare(fields) if prepare else fields
-            )
+            fields = prepare(fields) if prepare else fields
+            if submit is not None:
+                return submit(fields, model)
+            job = submit_job(_user(request), modality, model, fields)
             return redirect("job", job.pk)
         except InvalidInput as error:
             errors = {error.field: error.message}

@@ -3,6 +3,7 @@ migrations, the default models, the ASGI server, a Celery worker for the
 modalities' queues and a thread-pool worker for engine models' jobs. Ctrl-C
 stops them all."""
 
+import os
 import shutil
 import signal
 import subprocess
@@ -19,6 +20,23 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from genhub import modalities
 from genhub.celery import WEBHOOK_QUEUE
 from genhub.models.aimodel import ENGINE_QUEUE
+
+# The engine worker's endpoint is the next port.
+DEFAULT_WORKER_METRICS_PORT = 9808
+
+
+def _metrics_env(role: str, worker_port: int = 0) -> dict[str, str]:
+    """The environment of one child: its own, emptied, multiprocess directory for
+    prometheus-client (values of an earlier run would be summed in), and for a
+    worker the port of its metrics endpoint, on this machine only."""
+    directory = settings.VAR_DIR / "metrics" / role
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory)}
+    if worker_port:
+        env["GENHUB_WORKER_METRICS_PORT"] = str(worker_port)
+        env.setdefault("GENHUB_WORKER_METRICS_ADDRESS", "127.0.0.1")
+    return env
 
 
 class Command(BaseCommand):
@@ -49,22 +67,28 @@ class Command(BaseCommand):
             call_command("bootstrap_models", tiny=tiny)
             # Events are small JSON; compressing each one costs more CPU than it saves.
             web = "uvicorn genhub.asgi:application --ws-per-message-deflate false"
-            children.append(self._spawn(*web.split(), "--host", host, "--port", str(port)))
+            web_args = ("--host", host, "--port", str(port))
+            children.append(self._spawn(*web.split(), *web_args, env=_metrics_env("web")))
             worker = (
                 "celery -A genhub worker -c 1 -P prefork -l INFO --without-gossip --without-mingle"
             )
-            children.append(self._spawn(*worker.split(), "-Q", queues))
+            metrics_port = settings.GENHUB_WORKER_METRICS_PORT or DEFAULT_WORKER_METRICS_PORT
+            worker_env = _metrics_env("worker", metrics_port)
+            children.append(self._spawn(*worker.split(), "-Q", queues, env=worker_env))
             # Engine jobs only stream from an external engine (docs/models.md,
             # "Engines"): threads, so dozens stream at once and the engine batches them.
             engine_worker = (
                 f"celery -A genhub worker -Q {ENGINE_QUEUE} -P threads -c 32 -n engine@%h "
                 "-l INFO --without-gossip --without-mingle"
             )
-            children.append(self._spawn(*engine_worker.split()))
+            engine_env = _metrics_env("engine", metrics_port + 1)
+            children.append(self._spawn(*engine_worker.split(), env=engine_env))
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nGenHub is running at http://{host}:{port}/  (API docs: /api/v1/docs)\n"
                     "Create an API key with: python manage.py create_api_key YOUR_NAME\n"
+                    f"Metrics: http://{host}:{port}/metrics, the workers' on ports "
+                    f"{metrics_port} and {metrics_port + 1}.\n"
                     "Press Ctrl-C to stop.\n"
                 )
             )
@@ -117,8 +141,8 @@ class Command(BaseCommand):
         process.terminate()
         raise CommandError("redis-server did not start; see its log.")
 
-    def _spawn(self, *command: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", *command])
+    def _spawn(self, *command: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", *command], env=env)
 
     def _wait(self, children: list[subprocess.Popen]) -> None:
         # Ctrl-C reaches the whole process group, so the children stop on their
