@@ -47,7 +47,7 @@ class GenerationParams(BaseModel):
         # JSON may carry "\ud800", which no database or page can store or show as
         # text; refuse it here, naming the field, instead of failing later.
         if isinstance(data, dict):
-            for path, text in _strings(data, ()):
+            for path, text in strings_in(data, ()):
                 if any("\ud800" <= char <= "\udfff" for char in text):
                     raise InvalidInput(
                         str(path[0]),
@@ -58,13 +58,13 @@ class GenerationParams(BaseModel):
         return data
 
 
-def _strings(value: Any, path: tuple[Any, ...]) -> Any:
+def strings_in(value: Any, path: tuple[Any, ...] = ()) -> Any:
     """(path, text) for every string in nested dicts and lists."""
     if isinstance(value, str):
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(item, (*path, key))
+            yield from strings_in(item, (*path, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, (*path, index))
+            yield from strings_in(item, (*path, index))

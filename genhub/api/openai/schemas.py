@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, model_validator
 
 from genhub.errors import InvalidInput
+from genhub.params import strings_in
 
 Unused = JsonValue | None  # accepted and ignored (see docs/openai.md)
 
@@ -20,7 +21,7 @@ class OpenAIRequest(BaseModel):
         # A lone surrogate or a NUL cannot be stored or looked up in the database;
         # refuse it here, naming the field, instead of failing later.
         if isinstance(data, dict):
-            for path, text in _strings(data, ()):
+            for path, text in strings_in(data):
                 if "\x00" in text or any("\ud800" <= c <= "\udfff" for c in text):
                     raise InvalidInput(
                         str(path[0]),
@@ -29,17 +30,6 @@ class OpenAIRequest(BaseModel):
                         at=path[1:],
                     )
         return data
-
-
-def _strings(value: Any, path: tuple[Any, ...]) -> Any:
-    if isinstance(value, str):
-        yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, (*path, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _strings(item, (*path, index))
 
 
 def refuse(field: str, reason: str) -> InvalidInput:
