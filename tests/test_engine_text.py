@@ -156,12 +156,29 @@ def test_a_stuck_engine_fails_the_job_at_its_deadline(alice_client, live, stack_
     assert _seconds(final["started_at"], final["finished_at"]) < 6
 
 
-def test_eight_jobs_stream_at_once_on_the_thread_worker(alice_client, engine_model, engine_worker):
+def test_eight_jobs_stream_at_once_on_the_thread_worker(
+    alice_client, live, engine, stack_env, stack_logs
+):
+    # The eight jobs wait in a queue of their own before its worker starts, so
+    # their overlap does not depend on how fast the test can post them: at 32
+    # tokens a job on the tiny model ends before the eighth POST on a busy CI.
+    _engine_model("eight-engine", engine.url, engine.model, queue="engine-eight")
     jobs = [
-        alice_client.generate_text(model="tiny-engine", prompt="Hello", max_new_tokens=32)
+        alice_client.generate_text(model="eight-engine", prompt="Hello", max_new_tokens=256)
         for _ in range(8)
     ]
-    finals = [alice_client.wait(j["id"], {"succeeded", "failed"}, timeout=120) for j in jobs]
+    worker = Worker(
+        stack_env,
+        stack_logs / "engine-eight-worker.log",
+        name="engine-eight",
+        queues="engine-eight",
+        pool="threads",
+        concurrency=8,
+    )
+    try:
+        finals = [alice_client.wait(j["id"], {"succeeded", "failed"}, timeout=120) for j in jobs]
+    finally:
+        worker.stop()
     assert [f["status"] for f in finals] == ["succeeded"] * 8, [f["error"] for f in finals]
     # Every job started before any finished: their running intervals all overlap.
     last_start = max(datetime.fromisoformat(f["started_at"]) for f in finals)
