@@ -101,3 +101,39 @@ def test_a_conversation_past_the_context_loses_its_oldest_turns_not_its_system_p
     # Nor is a last question that does not fit on its own.
     with pytest.raises(JobError, match="Shorten the prompt"):
         generate(alice, messages=messages, conversation=chat, max_new_tokens=3000)
+
+
+def test_prefill_and_decode_are_timed_apart(alice, tiny_text):
+    _, progress = generate(alice, prompt="Hello", max_new_tokens=12, temperature=0)
+    metrics = progress.metrics
+    assert 0 < metrics["prefill_seconds"] <= metrics["generate_seconds"]
+    assert metrics["decode_tokens_per_second"] > 0
+
+
+def test_a_static_cache_gives_the_same_greedy_text(alice, tiny_text):
+    dynamic, _ = generate(alice, prompt="Hello", max_new_tokens=24, temperature=0)
+    tiny_text.options = {"compile": True}
+    tiny_text.save()
+    static, _ = generate(alice, prompt="Hello", max_new_tokens=24, temperature=0)
+    assert static["text"] == dynamic["text"]
+    assert static["usage"]["completion_tokens"] == 24
+
+
+@pytest.mark.parametrize(
+    ("source_type", "options", "words"),
+    [
+        ("hub", {"compile": "yes"}, "true or false, not 'yes'"),
+        ("engine", {"engine_model": "m", "compile": True}, "only to models GenHub runs itself"),
+    ],
+)
+def test_options_compile_is_checked(source_type, options, words):
+    from genhub.models import AIModel
+
+    row = AIModel(
+        name="m",
+        modality="text",
+        source_type=source_type,
+        source="http://127.0.0.1:1/v1",
+        options=options,
+    )
+    assert words in row.config_problems()["options"]

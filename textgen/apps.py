@@ -7,7 +7,7 @@ class TextgenConfig(AppConfig):
 
     def ready(self) -> None:
         from genhub.modalities import Modality, register
-        from genhub.models.aimodel import ENGINE_OPTIONS
+        from genhub.models.aimodel import ENGINE_OPTIONS, TEXT_OPTIONS
         from textgen import api, bootstrap, views
         from textgen.params import TextParams
 
@@ -18,8 +18,9 @@ class TextgenConfig(AppConfig):
                 summary="Chat with a language model; the answer streams as it is written.",
                 params_schema=TextParams,
                 runner="textgen.runner.run",
-                # Engine models only: the engine's model name, and where its key is.
-                model_options=ENGINE_OPTIONS,
+                # Engine models: the engine's model name, and where its key is; models
+                # run here: compile (a static KV cache, compiled on GPUs).
+                model_options=ENGINE_OPTIONS | TEXT_OPTIONS,
                 # A GGUF file is dequantised into a model folder (textgen/gguf.py); an
                 # engine is streamed from over HTTP (textgen/engine.py).
                 source_types=frozenset({"hub", "local", "gguf", "engine"}),

@@ -75,25 +75,49 @@ def preload(aimodel: AIModel) -> bool:
 
 
 class _StopWhen(StoppingCriteria):
+    """Ends generation when `should_stop()` says so (a stop string, a cancel).
+
+    generate() asks every step; the answer tensor is made once and refilled, so a
+    step costs no new tensor (on a GPU, no allocation and no host-to-device copy
+    while the flag stays False)."""
+
     def __init__(self, should_stop: Any) -> None:
         self.should_stop = should_stop
+        self.flags: torch.Tensor | None = None
+        self.stopped = False
 
     def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
-        stop = self.should_stop()
-        flags = torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
-        return flags  # type: ignore[return-value]  # a bool tensor is what generate() checks
+        rows = input_ids.shape[0]
+        if self.flags is None or self.flags.shape[0] != rows:
+            self.flags = torch.zeros(rows, dtype=torch.bool, device=input_ids.device)
+            self.stopped = False
+        stop = bool(self.should_stop())
+        if stop != self.stopped:
+            self.flags.fill_(stop)
+            self.stopped = stop
+        # StoppingCriteriaList combines answers with `|` into a new tensor, so
+        # handing out the same one each step is safe.
+        return self.flags  # type: ignore[return-value]  # generate() checks a bool tensor
 
 
 def encode(tokenizer: Any, params: TextParams) -> dict[str, torch.Tensor]:
     if params.prompt is not None:
         return tokenizer(params.prompt, return_tensors="pt")
     messages = [m.model_dump() for m in params.messages or []]
+    # Going on with the last (assistant) message: it is the start of the model's
+    # turn, left open, rather than a finished turn followed by a new one.
+    going_on = params.continue_final_message
     if tokenizer.chat_template:
         return tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
+            messages,
+            add_generation_prompt=not going_on,
+            continue_final_message=going_on,
+            return_tensors="pt",
+            return_dict=True,
         )
     # A base model without a template still gets a readable transcript.
-    transcript = "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant:"
+    transcript = "".join(f"{m['role']}: {m['content']}\n" for m in messages)
+    transcript = transcript[:-1] if going_on else transcript + "assistant:"
     return tokenizer(transcript, return_tensors="pt")
 
 
@@ -135,15 +159,18 @@ def run(job: Job, params: TextParams, progress: JobProgress) -> dict[str, Any]:
             max_new_tokens=params.max_new_tokens,
             streamer=streamer,
             stopping_criteria=stopping,
+            **_cache(aimodel),
             pad_token_id=model.generation_config.pad_token_id
             or model.generation_config.eos_token_id,
         )
-    seconds = time.monotonic() - started
+    finished = time.monotonic()
+    seconds = finished - started
 
     completion_tokens = len(streamer.ids)
     progress.metrics.update(
         generate_seconds=round(seconds, 3),
         tokens_per_second=round(completion_tokens / seconds, 2) if seconds > 0 else None,
+        **_prefill_and_decode(started, streamer.first_token_at, finished, completion_tokens),
     )
     result = {
         "text": streamer.text,
@@ -196,6 +223,31 @@ def fit_conversation(
             return trimmed, dropped  # only the last turn left: too long, as it is
         rest = rest[following:]
         dropped += 1
+
+
+def _prefill_and_decode(
+    started: float, first_token_at: float | None, finished: float, tokens: int
+) -> dict[str, float]:
+    """Prefill (reading the prompt, up to the first new token) and decode (each
+    token after it) timed apart: a long prompt slows the first, a big model the second."""
+    if first_token_at is None:
+        return {}
+    timings = {"prefill_seconds": round(first_token_at - started, 3)}
+    decoding = finished - first_token_at
+    if tokens > 1 and decoding > 0:
+        timings["decode_tokens_per_second"] = round((tokens - 1) / decoding, 2)
+    return timings
+
+
+def _cache(aimodel: AIModel) -> dict[str, Any]:
+    """options.compile: a static KV cache, sized once per call, which lets
+    generate() compile the model's forward pass with torch.compile on a GPU
+    (transformers does so by itself for a static cache on CUDA). The first job
+    after loading pays for compiling; later ones decode faster. On a CPU the
+    cache is static but nothing is compiled."""
+    if aimodel.options.get("compile"):
+        return {"cache_implementation": "static"}
+    return {}
 
 
 def _sampling(params: TextParams) -> dict[str, Any]:

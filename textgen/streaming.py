@@ -7,6 +7,7 @@ holding back an incomplete character. Text that might be the start of a stop
 string is held back too, so what is sent always adds up to the final text.
 """
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,9 @@ class TextDeltaStreamer(BaseStreamer):
         self.text = ""
         self.sent = 0  # characters of self.text already passed to on_delta
         self.stopped_at_stop_string = False
+        # When the first new token arrived (time.monotonic()): the end of prefill,
+        # so the runner can time prefill and decode apart.
+        self.first_token_at: float | None = None
         self._prompt_seen = False
         self._prefix_offset = 0
         self._read_offset = 0
@@ -37,6 +41,8 @@ class TextDeltaStreamer(BaseStreamer):
             return
         if self.stopped_at_stop_string:
             return
+        if self.first_token_at is None:
+            self.first_token_at = time.monotonic()
         self.ids.extend(int(i) for i in value.reshape(-1).tolist())
         self.text += _printable(self._decode_new(final=False))
         self._apply_stop_strings()

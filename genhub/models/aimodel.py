@@ -22,6 +22,9 @@ ONE_DEFAULT = "one_default_model_per_modality"
 # (celery -A genhub worker -Q engine -P threads -c 32).
 ENGINE_QUEUE = "engine"
 ENGINE_OPTIONS = frozenset({"engine_model", "api_key_env"})
+# What options an in-process text model may hold: compile (a static KV cache,
+# compiled on GPUs; textgen/runner.py).
+TEXT_OPTIONS = frozenset({"compile"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The most a model's options.max_batch may allow (images or clips in one call).
 MAX_BATCH_LIMIT = 64
@@ -159,7 +162,7 @@ class AIModel(models.Model):
                 f"Unknown option(s) {', '.join(unknown)} for {modality.label.lower()} models; "
                 f"known: {known}."
             )
-        elif problem := _max_batch_problem(self.options):
+        elif problem := _max_batch_problem(self.options) or _compile_problem(self.options):
             problems["options"] = problem
         if not isinstance(self.default_params, dict):
             problems["default_params"] = (
@@ -194,6 +197,8 @@ class AIModel(models.Model):
             if given := sorted(ENGINE_OPTIONS & set(options)):
                 return {"options": f"{', '.join(given)} apply only to source type 'engine'."}
             return {}
+        if given := sorted(TEXT_OPTIONS & set(options)):
+            return {"options": f"{', '.join(given)} apply only to models GenHub runs itself."}
         problems: dict[str, str] = {}
         url = urlparse(str(self.source))
         if url.scheme not in ("http", "https") or not url.hostname:
@@ -274,6 +279,16 @@ def _max_batch_problem(options: dict[str, Any]) -> str:
     return (
         f"options.max_batch is how many images or clips one call may make together: a "
         f"whole number from 1 (no batching) to {MAX_BATCH_LIMIT}, not {value!r}."
+    )
+
+
+def _compile_problem(options: dict[str, Any]) -> str:
+    """Why options.compile is unusable, or '' (absent means off)."""
+    value = options.get("compile")
+    if value is None or isinstance(value, bool):
+        return ""
+    return (
+        f"options.compile turns on a static cache compiled on GPUs: true or false, not {value!r}."
     )
 
 
