@@ -58,8 +58,10 @@ VOLUME ["/models", "/data/media"]
 ENTRYPOINT ["tini", "--"]
 # uvicorn trusts X-Forwarded-For only from FORWARDED_ALLOW_IPS (default 127.0.0.1):
 # set it to the ingress's or proxy's addresses.
-CMD ["uvicorn", "genhub.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
-     "--ws-per-message-deflate", "false"]
+# GENHUB_DB_POOL: the web process keeps a pool of PostgreSQL connections (never a
+# worker: a forked pool child would share its parent's sockets; genhub/settings.py).
+CMD ["env", "GENHUB_DB_POOL=1", "uvicorn", "genhub.asgi:application", "--host", "0.0.0.0", \
+     "--port", "8000", "--ws-per-message-deflate", "false"]
 
 FROM runtime AS cpu
 COPY --from=deps-cpu /opt/venv /opt/venv

@@ -129,7 +129,7 @@ def create_data() -> tuple[str, dict[str, Target]]:
     return key, {target.name: target for target in targets}
 
 
-def start_server(env: BenchEnvironment, running: ExitStack) -> str:
+def start_server(env: BenchEnvironment, running: ExitStack, db_pool: bool) -> str:
     from tests.services import free_port
     from tests.stack import Process, _wait_for
 
@@ -148,7 +148,9 @@ def start_server(env: BenchEnvironment, running: ExitStack) -> str:
         "--ws-per-message-deflate",  # as `make run` and the deploy files serve it
         "false",
     ]
-    server = Process(args, env.subprocess_env(), env.workdir / "web.log")
+    # As the launchers of the web process set it (genhub/settings.py, GENHUB_DB_POOL).
+    server_env = {**env.subprocess_env(), "GENHUB_DB_POOL": "1" if db_pool else "0"}
+    server = Process(args, server_env, env.workdir / "web.log")
     running.callback(server.stop)
     url = f"http://127.0.0.1:{port}"
     _wait_for(lambda: _answers(url), 60, "web server", server.log)
@@ -265,6 +267,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="a PostgreSQL server (postgres://user@host:port): the bench creates a "
         "database there and drops it after; by default a temporary SQLite file",
     )
+    parser.add_argument(
+        "--no-db-pool",
+        dest="db_pool",
+        action="store_false",
+        help="serve without the PostgreSQL connection pool (to measure what it buys)",
+    )
     return parser.parse_args(argv)
 
 
@@ -298,7 +306,7 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
     )
     rounds: list[dict[str, Measure]] = []
     with ExitStack() as running:
-        url = start_server(env, running)
+        url = start_server(env, running, args.db_pool)
         for target in targets.values():  # warm-up: imports, first connections, caches
             drive(url, key, target, 1, args.connections)
         for number in range(1, args.rounds + 1):

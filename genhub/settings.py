@@ -107,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "genhub.web.navigation.nav",
+                "genhub.web.theme.theme",
             ],
         },
     },
@@ -134,6 +135,30 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # -shm files the database file's mode.
     if DATABASES["default"]["NAME"] != ":memory:":
         _owner_only(Path(DATABASES["default"]["NAME"]))
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env.bool(
+    "GENHUB_DB_POOL", default=False
+):
+    # The web process: under ASGI each request runs in a thread of its own, and a
+    # connection belongs to its thread, so without a pool every request opened a
+    # new PostgreSQL connection (a backend process forked, auth, setup: more
+    # than the request's own queries). The launchers of the web process set
+    # GENHUB_DB_POOL=1 (manage.py serve, the Dockerfile, Compose, Kubernetes);
+    # Celery workers must not, since a prefork child would inherit its parent's
+    # pooled sockets. Checked on checkout, so a connection PostgreSQL dropped
+    # (a restart, a failover) is replaced instead of failing a request.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": env.int("GENHUB_DB_POOL_MAX_SIZE", default=16),
+        # Seconds a request waits for a connection. Short, because while the
+        # database is away every request waits this long before its 503.
+        "timeout": env.float("GENHUB_DB_POOL_TIMEOUT", default=3.0),
+        # A failed connection is retried with doubling delays; after this many
+        # seconds the pool gives up and the next request tries at once, so the
+        # service comes back within seconds of the database, not minutes.
+        "reconnect_timeout": 10,
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Django's own list unless told otherwise. The test suite names a fast hasher

@@ -126,7 +126,8 @@ class WebServer(Process):
             "--log-level",
             "warning",
         ]
-        super().__init__(args, env, log)
+        # As every launcher of the web process sets it (genhub/settings.py).
+        super().__init__(args, {**env, "GENHUB_DB_POOL": "1"}, log)
         _wait_for(self._answers, 60, "web server", log)
 
     def _answers(self) -> bool:

@@ -11,6 +11,8 @@ import os
 import threading
 
 from celery import Task, shared_task
+from django.conf import settings
+from django.db import connection
 
 from genhub import webhooks
 from genhub.celery import DELIVER_WEBHOOK_TASK, RUN_JOB_TASK, app
@@ -24,6 +26,20 @@ from genhub.worker.execution import execute_job
 from genhub.worker.sweeper import StaleJobSweeper
 
 app.steps["worker"].add(StaleJobSweeper)
+
+
+def _without_connection_pool() -> None:
+    """Workers hold one connection per job thread for the job's length, and a
+    prefork child that inherited a pool would share its parent's sockets: the
+    pool is for the web process only, even when GENHUB_DB_POOL leaked into a
+    worker's environment (genhub/settings.py)."""
+    options = settings.DATABASES["default"].get("OPTIONS", {})
+    if options.get("pool"):
+        connection.close_pool()  # type: ignore[attr-defined]  # PostgreSQL's wrapper has it
+        del options["pool"]
+
+
+_without_connection_pool()
 
 log = logging.getLogger(__name__)
 

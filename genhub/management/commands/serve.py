@@ -68,7 +68,9 @@ class Command(BaseCommand):
             # Events are small JSON; compressing each one costs more CPU than it saves.
             web = "uvicorn genhub.asgi:application --ws-per-message-deflate false"
             web_args = ("--host", host, "--port", str(port))
-            children.append(self._spawn(*web.split(), *web_args, env=_metrics_env("web")))
+            # A pool of database connections, for the web process only (genhub/settings.py).
+            web_env = {**_metrics_env("web"), "GENHUB_DB_POOL": "1"}
+            children.append(self._spawn(*web.split(), *web_args, env=web_env))
             worker = (
                 "celery -A genhub worker -c 1 -P prefork -l INFO --without-gossip --without-mingle"
             )
