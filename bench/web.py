@@ -32,6 +32,7 @@ The exit status is 1 when it is missed.
 import argparse
 import asyncio
 import atexit
+import logging
 import re
 import shutil
 import statistics
@@ -324,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     database_url = postgres_database(args.postgres) if args.postgres else None
     env = prepare(database_url=database_url)  # before anything reads Django settings
+    # httpx logs every request at INFO: thousands of lines a second from the client,
+    # on the same two cores as the server it measures.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     return 0 if run(env, args) else 1
 
 
