@@ -1,5 +1,7 @@
-"""Conversations: start, edit, ask (append a user message and the answer's job),
-the shown path as chat messages, and delete with its jobs and their files.
+"""Conversations: start, edit, ask (append a user message and the answer's job,
+at the end or as a new branch), answer_again (regenerate), continue_answer, show
+(switch the shown branch), the shown path with each message's versions, the path
+as chat messages, and delete with its jobs and their files.
 
 The tree and how later actions map onto it are described in
 genhub/models/conversation.py and docs/conversations.md. The core knows nothing of
@@ -9,12 +11,14 @@ the text modality's params: `ask` is handed the function that submits the job.
 import logging
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from genhub.errors import InvalidInput
 from genhub.jobs import JobConflict, cancel_job, resolve_model
 from genhub.models import Conversation, Job, JobStatus, Message
 
@@ -86,6 +90,25 @@ def search(found: QuerySet[Conversation], q: str) -> QuerySet[Conversation]:
 def shown_path(conversation: Conversation) -> list[Message]:
     """The messages the conversation shows, first to last: the ancestors of its
     `leaf`, then, below it, the latest child at each step (the latest branch)."""
+    return [shown.message for shown in shown_with_siblings(conversation)]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A message on the shown path, and its versions: the messages with the same
+    parent and role (itself among them), oldest first. A regenerated answer, an
+    edited question and a second continuation are versions of one another."""
+
+    message: Message
+    siblings: list[Message]
+
+    @property
+    def index(self) -> int:
+        return self.siblings.index(self.message)
+
+
+def shown_with_siblings(conversation: Conversation) -> list[Shown]:
+    """shown_path, each message with its siblings, from one query."""
     messages = list(conversation.messages.select_related("job").order_by("created_at"))
     by_id: dict[Any, Message] = {message.pk: message for message in messages}
     children: dict[Any, list[Message]] = defaultdict(list)
@@ -101,7 +124,19 @@ def shown_path(conversation: Conversation) -> list[Message]:
     while children[below]:
         path.append(children[below][-1])
         below = path[-1].pk
-    return path
+    return [Shown(m, [s for s in children[m.parent_id] if s.role == m.role]) for m in path]
+
+
+def lineage(message: Message) -> list[Message]:
+    """`message` and its ancestors, first to last: the path that ends in it."""
+    messages = message.conversation.messages.select_related("job")
+    by_id: dict[Any, Message] = {m.pk: m for m in messages}
+    path: list[Message] = []
+    node: Message | None = by_id[message.pk]
+    while node is not None:
+        path.append(node)
+        node = by_id.get(node.parent_id)
+    return path[::-1]
 
 
 def _turns(path: list[Message]) -> list[list[dict[str, str]]]:
@@ -129,7 +164,9 @@ def _turns(path: list[Message]) -> list[list[dict[str, str]]]:
 
 def _usable(answer: Message) -> bool:
     job = answer.job
-    return job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED)
+    if job is None:
+        return bool(answer.content)  # written, not generated (from_job copies them)
+    return job.status in (JobStatus.SUCCEEDED, JobStatus.CANCELLED)
 
 
 def messages_for_model(
@@ -158,33 +195,131 @@ def messages_for_model(
     return [*system, *(m for turn in turns for m in turn)], dropped
 
 
-def ask(conversation: Conversation, content: str, model: str | None, submit: Submit) -> Message:
-    """Append `content` as a user message to the shown path and submit its answer's
-    job with the whole history (`submit` raises for bad input or a full quota, and
-    then nothing is appended). Returns the assistant message, which is the job."""
+# `ask`'s default place for the new message: after the shown path's last one.
+AT_THE_END: Any = object()
+
+
+def ask(
+    conversation: Conversation,
+    content: str,
+    model: str | None,
+    submit: Submit,
+    *,
+    after: Message | None = AT_THE_END,
+) -> Message:
+    """Append `content` as a user message and submit its answer's job with the
+    history that leads to it (`submit` raises for bad input or a full quota, and
+    then nothing is appended). The message follows the shown path's last one, or
+    `after` (an answer; None for a new first message): a user message that is
+    not the last one's follower becomes a sibling of the one it replaces, so the
+    conversation branches there (an edit). Returns the assistant message, which
+    is the job."""
+    if after is not AT_THE_END and after is not None and after.role != Message.Role.ASSISTANT:
+        raise InvalidInput(
+            "parent",
+            "a new message follows an answer (or null, to start again from the top); "
+            "to have this message answered again, leave out `prompt`",
+        )
     with transaction.atomic():
         # One turn at a time per conversation: a second waits, then follows this one.
-        locked = Conversation.objects.select_for_update().get(pk=conversation.pk)
-        path = shown_path(locked)
+        locked = _locked(conversation)
+        if after is AT_THE_END:
+            path = shown_path(locked)
+        else:
+            path = lineage(after) if after is not None else []
         question = Message(conversation=locked, role=Message.Role.USER, content=content)
         history, dropped = messages_for_model(locked, [*path, question])
-        job = submit(history, model or (locked.model.name if locked.model else None))
+        job = submit(history, _model_name(locked, model))
         question.parent = path[-1] if path else None
         question.save()
-        answer = Message.objects.create(
+        answer = _answer(locked, question, job, dropped)
+        if not locked.title:
+            locked.title = title_from(content)
+        _show(locked, answer, job)
+    conversation.refresh_from_db()
+    return answer
+
+
+def answer_again(
+    conversation: Conversation, question: Message, model: str | None, submit: Submit
+) -> Message:
+    """Regenerate: a new answer to `question` (a user message), sent the same
+    history, beside the earlier ones (siblings); the conversation shows it."""
+    if question.role != Message.Role.USER:
+        raise InvalidInput(
+            "parent", "to answer again, `parent` is the question (a user message) to answer"
+        )
+    with transaction.atomic():
+        locked = _locked(conversation)
+        history, dropped = messages_for_model(locked, lineage(question))
+        job = submit(history, _model_name(locked, model))
+        answer = _answer(locked, question, job, dropped)
+        _show(locked, answer, job)
+    conversation.refresh_from_db()
+    return answer
+
+
+def continue_answer(
+    conversation: Conversation, answer: Message, model: str | None, submit: Submit
+) -> Message:
+    """Continue an answer that was cut off (or stopped): a job sent the history
+    ending in that answer, which the model takes as the start of its own turn
+    (`submit` sees a history whose last message is the assistant's). Its text is
+    a child of `answer`, shown joined to it as one answer."""
+    if answer.role != Message.Role.ASSISTANT or not _usable(answer) or not answer.text:
+        raise InvalidInput(
+            "continue_message", "only an answer that has text (it ended or was stopped) goes on"
+        )
+    if answer.children.filter(role=Message.Role.USER).exists():
+        raise InvalidInput(
+            "continue_message",
+            "this answer has been replied to; only the last answer of a branch goes on",
+        )
+    with transaction.atomic():
+        locked = _locked(conversation)
+        history, dropped = messages_for_model(locked, lineage(answer))
+        job = submit(history, _model_name(locked, model))
+        more = Message.objects.create(
             conversation=locked,
-            parent=question,
+            parent=answer,
             role=Message.Role.ASSISTANT,
             job=job,
             meta={"dropped_turns": dropped} if dropped else {},
         )
-        locked.leaf = answer
-        locked.model = job.model
-        if not locked.title:
-            locked.title = title_from(content)
-        locked.save()
+        _show(locked, more, job)
     conversation.refresh_from_db()
-    return answer
+    return more
+
+
+def show(conversation: Conversation, message: Message) -> Conversation:
+    """Show the branch through `message`: its ancestors, then the latest below it."""
+    conversation.leaf = message
+    conversation.save(update_fields=["leaf"])
+    return conversation
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+def _model_name(conversation: Conversation, model: str | None) -> str | None:
+    return model or (conversation.model.name if conversation.model else None)
+
+
+def _answer(conversation: Conversation, question: Message, job: Job, dropped: int) -> Message:
+    return Message.objects.create(
+        conversation=conversation,
+        parent=question,
+        role=Message.Role.ASSISTANT,
+        job=job,
+        meta={"dropped_turns": dropped} if dropped else {},
+    )
+
+
+def _show(conversation: Conversation, message: Message, job: Job) -> None:
+    conversation.leaf = message
+    conversation.model = job.model
+    conversation.save()
 
 
 def dropped_turns(message: Message) -> int:

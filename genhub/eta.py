@@ -101,6 +101,7 @@ def fields(job: Job) -> dict[str, Any]:
     return {
         "eta": job.eta.isoformat() if job.eta else None,
         "eta_seconds": seconds_left(job),
+        "eta_start_seconds": seconds_to_start(job),
         "eta_basis": job.eta_basis or None,
     }
 
@@ -112,24 +113,12 @@ def seconds_left(job: Job) -> int | None:
     return max(0, round((job.eta - timezone.now()).total_seconds()))
 
 
-def sentence(job: Job) -> str:
-    """The ETA for a page: "About 2 min left." or "Starts in about 5 min."."""
-    if job.eta_basis in (NO_RECENT_RUNS, NO_WORKER):
-        return f"No estimate yet ({job.eta_basis})."
-    if job.status == JobStatus.QUEUED and job.eta_start is not None:
-        return f"Starts in {_about(job.eta_start)}."
-    if job.eta is not None:
-        return f"{_about(job.eta).capitalize()} left."
-    return ""
-
-
-def _about(when: datetime) -> str:
-    seconds = (when - timezone.now()).total_seconds()
-    if seconds < 60:
-        return "less than a minute"
-    if seconds < 90 * 60:
-        return f"about {round(seconds / 60)} min"
-    return f"about {round(seconds / 3600)} h"
+def seconds_to_start(job: Job) -> int | None:
+    """Whole seconds until a queued job should start (0 once it is past); None
+    without an estimate or once it runs."""
+    if job.eta_start is None or job.status != JobStatus.QUEUED:
+        return None
+    return max(0, round((job.eta_start - timezone.now()).total_seconds()))
 
 
 def _seconds_per_work(model_ids: set[Any]) -> dict[Any, float]:

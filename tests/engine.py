@@ -1,13 +1,20 @@
-"""A real OpenAI-compatible engine for tests and benchmarks: `transformers serve
---continuous-batching` (the `serving` extra of the pinned transformers) on a free
-port, serving a local model folder on CPU, offline."""
+"""OpenAI-compatible engines for tests and benchmarks: a real one, `transformers
+serve --continuous-batching` (the `serving` extra of the pinned transformers) on a
+free port, serving a local model folder on CPU, offline; one that never answers
+(SilentEngine); and one that streams a scripted answer (ScriptedEngine)."""
 
+import json
 import os
+import re
 import socket
 import sys
 import tempfile
 import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -95,3 +102,107 @@ class SilentEngine:
         self.socket.close()
         for connection in self.held:
             connection.close()
+
+
+# What a scripted engine answers a request (its JSON body) with: the text it
+# "generates". It ends with "stop", or "length" where max_tokens cuts it.
+Script = Callable[[dict[str, Any]], str]
+
+
+class ScriptedEngine:
+    """An OpenAI-compatible engine that streams a scripted answer, piece by piece
+    (a word, a space or a punctuation mark at a time) with a small delay, in the
+    shapes real engines send: SSE `chat.completion.chunk` for /chat/completions,
+    `text_completion` for /completions, then a usage chunk and `[DONE]`. An answer
+    longer than the request's `max_tokens` pieces is cut there with finish_reason
+    "length". `requests` keeps every body it was sent. Deterministic text for
+    tests of what a page shows (the tiny model writes gibberish)."""
+
+    def __init__(self, script: Script, *, delay: float = 0.02, model: str = "scripted") -> None:
+        self.script = script
+        self.delay = delay
+        self.model = model
+        self.requests: list[dict[str, Any]] = []
+        engine = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # quiet
+
+            def do_GET(self) -> None:
+                if self.path.rstrip("/").endswith("/models"):
+                    self._json(
+                        {"object": "list", "data": [{"id": engine.model, "object": "model"}]}
+                    )
+                else:
+                    self.send_error(404)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+                engine.requests.append(body)
+                chat = self.path.endswith("/chat/completions")
+                if not chat and not self.path.endswith("/completions"):
+                    self.send_error(404)
+                    return
+                try:
+                    engine._stream(self, body, chat)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client closed the stream: a cancel
+
+            def _json(self, data: Any) -> None:
+                raw = json.dumps(data).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _stream(self, handler: BaseHTTPRequestHandler, body: dict[str, Any], chat: bool) -> None:
+        pieces = re.findall(r"\w+|\s+|[^\w\s]", self.script(body))
+        limit = int(body.get("max_tokens") or 16)
+        finish = "length" if len(pieces) > limit else "stop"
+        pieces = pieces[:limit]
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/event-stream")
+        handler.send_header("Cache-Control", "no-cache")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        made = int(time.time())
+        kind = "chat.completion.chunk" if chat else "text_completion"
+
+        def send(choices: list[dict[str, Any]], **more: Any) -> None:
+            chunk = {"id": "scripted-1", "object": kind, "created": made, "model": self.model}
+            handler.wfile.write(
+                f"data: {json.dumps({**chunk, 'choices': choices, **more})}\n\n".encode()
+            )
+            handler.wfile.flush()
+
+        def choice(text: str, finish_reason: str | None) -> dict[str, Any]:
+            if chat:
+                delta = {"role": "assistant", "content": text} if text else {}
+                return {"index": 0, "delta": delta, "finish_reason": finish_reason}
+            return {"index": 0, "text": text, "finish_reason": finish_reason, "logprobs": None}
+
+        for piece in pieces:
+            time.sleep(self.delay)
+            send([choice(piece, None)])
+        send([choice("", finish)])
+        prompt_tokens = len(json.dumps(body.get("messages") or body.get("prompt"))) // 4
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(pieces),
+            "total_tokens": prompt_tokens + len(pieces),
+        }
+        send([], usage=usage)
+        handler.wfile.write(b"data: [DONE]\n\n")
+        handler.wfile.flush()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

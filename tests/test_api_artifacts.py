@@ -96,3 +96,37 @@ def test_a_range_with_absurd_numbers_is_the_whole_file_not_a_500(alice_api, arti
 def test_a_file_gone_from_storage_is_404(alice_api, artifact):
     artifact.file.storage.delete(artifact.file.name)
     assert alice_api.get(file_url(artifact)).status_code == 404
+
+
+def test_a_download_is_named_from_the_prompt_and_seed(alice_api, artifact):
+    response = alice_api.get(file_url(artifact))
+    assert response["Content-Disposition"] == (
+        "inline; filename=\"a-fox-5.png\"; filename*=UTF-8''a-fox-5.png"
+    )
+    asked = alice_api.get(file_url(artifact) + "?download=1")
+    assert asked["Content-Disposition"].startswith('attachment; filename="a-fox-5.png"')
+    # Among several files of one job, each also says which it is.
+    second = artifacts.save_output(
+        artifact.job, 1, b"png", mime_type="image/png", extension="png", seed=6
+    )
+    assert 'filename="a-fox-6-2.png"' in alice_api.get(file_url(second))["Content-Disposition"]
+
+
+def test_an_image_stored_without_a_thumbnail_gets_a_small_one_once(alice_api, alice, tiny_image):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1024, 512), "teal").save(buffer, "PNG")
+    job = submit_job(alice, "image", None, {"prompt": "big"})
+    big = artifacts.save_output(job, 0, buffer.getvalue(), mime_type="image/png", extension="png")
+    assert not big.thumbnail
+    response = alice_api.get(f"/api/v1/artifacts/{big.pk}/thumbnail")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    small = Image.open(io.BytesIO(b"".join(response.streaming_content)))
+    assert small.format == "JPEG" and small.size == (256, 128)
+    big.refresh_from_db()
+    assert big.thumbnail.name.endswith("-thumb.jpg")  # kept: made once
+    clip = artifacts.save_output(job, 1, b"RIFF", mime_type="audio/wav", extension="wav")
+    assert alice_api.get(f"/api/v1/artifacts/{clip.pk}/thumbnail").status_code == 404

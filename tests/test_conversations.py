@@ -250,6 +250,179 @@ def test_without_credentials_it_is_401(client):
     assert client.post(URL, data="{}", content_type="application/json").status_code == 401
 
 
+# --- versions: regenerate, edit, continue, switch ----------------------------------
+
+
+def shown(client, chat):
+    return client.get(f"{URL}/{chat['id']}").json()["messages"]
+
+
+def act(client, chat, **fields):
+    return post(client, TEXT, {"conversation": chat["id"], "max_new_tokens": 5, **fields})
+
+
+def test_regenerate_makes_a_sibling_answer_and_both_stay_reachable(alice_api):
+    chat = start(alice_api)
+    answer(say(alice_api, chat, "Name a colour"), "Red.")
+    question, first = shown(alice_api, chat)
+    response = act(alice_api, chat, parent=question["id"])
+    assert response.status_code == 202, response.content
+    again = Job.objects.get(pk=response.json()["id"])
+    # The same history, and no second question.
+    assert again.params["messages"] == [{"role": "user", "content": "Name a colour"}]
+    assert again.params["continue_final_message"] is False
+    answer(again, "Blue.")
+    question, second = shown(alice_api, chat)
+    assert second["content"] == "Blue." and second["parent"] == question["id"]
+    assert second["siblings"] == [first["id"], second["id"]] and second["sibling_index"] == 1
+    assert second["sibling_count"] == 2
+    assert question["siblings"] == [question["id"]] and question["sibling_index"] == 0
+
+    switched = patch(alice_api, f"{URL}/{chat['id']}", {"leaf": first["id"]})
+    assert switched.status_code == 200
+    back = switched.json()["messages"][1]
+    assert back["content"] == "Red." and back["sibling_index"] == 0
+    # The next turn follows the shown answer.
+    follow = say(alice_api, chat, "Another")
+    assert [m["content"] for m in follow.params["messages"]] == ["Name a colour", "Red.", "Another"]
+
+
+def test_an_edit_branches_the_conversation_and_the_old_branch_stays(alice_api):
+    chat = start(alice_api)
+    answer(say(alice_api, chat, "First"), "One.")
+    answer(say(alice_api, chat, "Second"), "Two.")
+    first_q, first_a, second_q, _ = shown(alice_api, chat)
+
+    response = act(alice_api, chat, prompt="Second, edited", parent=first_a["id"])
+    assert response.status_code == 202, response.content
+    edited = Job.objects.get(pk=response.json()["id"])
+    assert [m["content"] for m in edited.params["messages"]] == ["First", "One.", "Second, edited"]
+    now = shown(alice_api, chat)
+    assert [m["content"] for m in now[:3]] == ["First", "One.", "Second, edited"]
+    assert now[2]["siblings"] == [second_q["id"], now[2]["id"]] and now[2]["sibling_index"] == 1
+
+    # The first message can be edited too: parent null starts again from the top.
+    response = act(alice_api, chat, prompt="First, edited", parent=None)
+    assert response.status_code == 202, response.content
+    top = shown(alice_api, chat)
+    assert [m["content"] for m in top[:1]] == ["First, edited"] and len(top) == 2
+    assert top[0]["siblings"][0] == first_q["id"] and top[0]["sibling_index"] == 1
+
+    old = patch(alice_api, f"{URL}/{chat['id']}", {"leaf": second_q["id"]}).json()["messages"]
+    assert [m["content"] for m in old] == ["First", "One.", "Second", "Two."]
+
+
+def test_continue_sends_the_partial_answer_and_joins_it(alice_api):
+    chat = start(alice_api, system_prompt="Be brief.")
+    job = say(alice_api, chat, "Count to ten")
+    answer(job, "1 2 3 4")
+    Job.objects.filter(pk=job.pk).update(result={"text": "1 2 3 4", "finish_reason": "length"})
+    _, cut = shown(alice_api, chat)
+    assert cut["finish_reason"] == "length"
+
+    response = act(alice_api, chat, continue_message=cut["id"])
+    assert response.status_code == 202, response.content
+    more = Job.objects.get(pk=response.json()["id"])
+    # The model is sent the answer so far as the start of its own turn.
+    assert more.params["messages"][-1] == {"role": "assistant", "content": "1 2 3 4"}
+    assert more.params["continue_final_message"] is True
+    answer(more, " 5 6")
+    messages = shown(alice_api, chat)
+    assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
+    assert messages[2]["parent"] == cut["id"] and messages[2]["content"] == " 5 6"
+    # The next turn sees one answer: the two joined.
+    follow = say(alice_api, chat, "Thanks")
+    assert follow.params["messages"][-2] == {"role": "assistant", "content": "1 2 3 4 5 6"}
+    assert follow.params["continue_final_message"] is False
+
+
+def test_bad_versions_are_4xx_naming_the_field(alice_api, bob_api):
+    chat = start(alice_api)
+    answer(say(alice_api, chat, "Hi"), "Hello.")
+    question, reply = shown(alice_api, chat)
+    other = start(alice_api)
+    answer(say(alice_api, other, "Elsewhere"), "Yes.")
+    elsewhere, _ = shown(alice_api, other)
+    bobs = start(bob_api)
+    say(bob_api, bobs, "Bob's")
+    bob_message = shown(bob_api, bobs)[0]
+    before = Message.objects.count()
+
+    def field_of(response):
+        assert response.status_code == 422, response.content
+        return response.json()["detail"][0]["loc"][-1]
+
+    assert field_of(act(alice_api, chat, parent=elsewhere["id"])) == "parent"
+    assert field_of(act(alice_api, chat, continue_message=elsewhere["id"])) == "continue_message"
+    assert field_of(patch(alice_api, f"{URL}/{chat['id']}", {"leaf": elsewhere["id"]})) == "leaf"
+    assert act(alice_api, chat, parent=bob_message["id"]).status_code == 404
+    assert act(alice_api, chat, continue_message=bob_message["id"]).status_code == 404
+    assert patch(alice_api, f"{URL}/{chat['id']}", {"leaf": bob_message["id"]}).status_code == 404
+    # A new message follows an answer; answering again takes a question.
+    assert field_of(act(alice_api, chat, prompt="x", parent=question["id"])) == "parent"
+    assert field_of(act(alice_api, chat, parent=reply["id"])) == "parent"
+    # Only an answer with text goes on, and only the last of its branch.
+    assert field_of(act(alice_api, chat, continue_message=question["id"])) == "continue_message"
+    say(alice_api, chat, "More")
+    assert field_of(act(alice_api, chat, continue_message=reply["id"])) == "continue_message"
+    assert act(alice_api, chat, continue_message=reply["id"], prompt="x").status_code == 422
+    assert post(alice_api, TEXT, {"prompt": "x", "parent": reply["id"]}).status_code == 422
+    assert patch(alice_api, f"{URL}/{chat['id']}", {"leaf": None}).status_code == 422
+    assert act(alice_api, chat, parent="not-an-id").status_code == 422
+    assert Message.objects.count() == before + 2  # only "More" and its answer
+
+
+def test_from_job_makes_a_conversation_of_a_standalone_job(alice_api, bob_api):
+    body = {
+        "messages": [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "Name a fruit"},
+            {"role": "assistant", "content": "Apple."},
+            {"role": "user", "content": "Another"},
+        ],
+        "max_new_tokens": 5,
+    }
+    response = post(alice_api, TEXT, body)
+    job = Job.objects.get(pk=response.json()["id"])
+    assert post(alice_api, URL, {"from_job": str(job.pk)}).status_code == 422  # no answer yet
+    answer(job, "Pear.")
+    assert post(bob_api, URL, {"from_job": str(job.pk)}).status_code == 404
+    assert post(alice_api, URL, {"from_job": str(job.pk), "title": "x"}).status_code == 422
+
+    made = post(alice_api, URL, {"from_job": str(job.pk)})
+    assert made.status_code == 201, made.content
+    chat = made.json()
+    assert chat["system_prompt"] == "Be brief." and chat["title"] == "Name a fruit"
+    assert [(m["role"], m["content"], m["status"]) for m in chat["messages"]] == [
+        ("user", "Name a fruit", None),
+        ("assistant", "Apple.", "succeeded"),
+        ("user", "Another", None),
+        ("assistant", "Pear.", "succeeded"),
+    ]
+    # It goes on like any other, and deleting it leaves the job alone.
+    follow = say(alice_api, chat, "And one more")
+    assert [m["content"] for m in follow.params["messages"]][-3:] == [
+        "Another",
+        "Pear.",
+        "And one more",
+    ]
+    assert alice_api.delete(f"{URL}/{chat['id']}").status_code == 204
+    assert Job.objects.filter(pk=job.pk).exists()
+
+
+def test_from_job_opens_the_conversation_a_turn_belongs_to_at_that_branch(alice_api):
+    chat = start(alice_api)
+    first = say(alice_api, chat, "Hi")
+    answer(first, "Hello.")
+    question, _ = shown(alice_api, chat)
+    answer(Job.objects.get(pk=act(alice_api, chat, parent=question["id"]).json()["id"]), "Hey.")
+    opened = post(alice_api, URL, {"from_job": str(first.pk)})
+    assert opened.status_code == 200, opened.content
+    assert opened.json()["id"] == chat["id"]
+    assert opened.json()["messages"][1]["content"] == "Hello."
+    assert Conversation.objects.count() == 1
+
+
 # --- with a worker -------------------------------------------------------------
 
 # The tiny model holds 4400 tokens; each of these questions is about 1650
@@ -287,6 +460,100 @@ def test_a_conversation_longer_than_the_context_drops_its_oldest_turns(alice_cli
     last = shown["messages"][-1]
     assert last["content"] == third["result"]["text"] and last["truncated_turns"] == 1
     assert "left out" in last["note"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_continuing_a_cut_off_answer_on_the_local_runner(alice_client, text_worker):
+    from transformers import AutoTokenizer
+
+    from genhub.models import AIModel
+    from textgen.params import TextParams
+    from textgen.runner import encode
+
+    chat = alice_client.http.post("/conversations", json={}).json()
+    turn = {"conversation": chat["id"], "max_new_tokens": 6, "seed": 3}
+    first = alice_client.generate_text(prompt="Hello", **turn)
+    first = alice_client.wait(first["id"], {"succeeded", "failed"})
+    assert first["status"] == "succeeded", first["error"]
+    assert first["result"]["finish_reason"] == "length"  # the tiny model never stops
+    cut = alice_client.http.get(f"/conversations/{chat['id']}").json()["messages"][1]
+    assert cut["finish_reason"] == "length"
+
+    more = alice_client.generate_text(continue_message=cut["id"], **turn)
+    more = alice_client.wait(more["id"], {"succeeded", "failed"})
+    assert more["status"] == "succeeded", more["error"]
+    shown = alice_client.http.get(f"/conversations/{chat['id']}").json()["messages"]
+    assert [m["content"] for m in shown[1:]] == [first["result"]["text"], more["result"]["text"]]
+
+    # The model saw the answer so far as the start of its own turn, left open.
+    tiny = AIModel.objects.get(name="tiny-text")
+    tokenizer = AutoTokenizer.from_pretrained(tiny.source)
+    ids = encode(tokenizer, TextParams.model_validate(more["params"]))["input_ids"][0]
+    assert more["result"]["usage"]["prompt_tokens"] == len(ids)
+    prompt = tokenizer.decode(ids)
+    assert prompt.endswith("<|assistant|>" + first["result"]["text"]), prompt
+
+
+@pytest.fixture(scope="module")
+def engine_worker(stack_env, stack_logs):
+    from tests.stack import Worker
+
+    worker = Worker(
+        stack_env,
+        stack_logs / "conversations-engine.log",
+        name="engine",
+        queues="engine",
+        pool="threads",
+        concurrency=4,
+    )
+    yield worker
+    worker.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_continuing_an_answer_through_an_engine(alice_client, engine_worker):
+    from genhub.models import AIModel
+    from tests.engine import ScriptedEngine
+
+    whole = "One two three four five six seven eight nine ten."
+
+    def script(body):
+        said = body["messages"][-1]
+        return whole[len(said["content"]) :] if said["role"] == "assistant" else whole
+
+    engine = ScriptedEngine(script, delay=0.001)
+    try:
+        AIModel.objects.create(
+            name="scripted",
+            modality="text",
+            source_type=AIModel.SourceType.ENGINE,
+            source=engine.url,
+            options={"engine_model": engine.model},
+        )
+        chat = alice_client.http.post("/conversations", json={"model": "scripted"}).json()
+        turn = {"conversation": chat["id"], "max_new_tokens": 8}
+        first = alice_client.generate_text(prompt="Count", **turn)
+        first = alice_client.wait(first["id"], {"succeeded", "failed"})
+        assert first["result"] == {
+            **first["result"],
+            "text": "One two three four ",
+            "finish_reason": "length",
+        }
+        cut = alice_client.http.get(f"/conversations/{chat['id']}").json()["messages"][1]
+
+        more = alice_client.generate_text(
+            continue_message=cut["id"], max_new_tokens=64, conversation=chat["id"]
+        )
+        more = alice_client.wait(more["id"], {"succeeded", "failed"})
+        assert more["status"] == "succeeded", more["error"]
+        sent = engine.requests[-1]
+        assert sent["messages"][-1] == {"role": "assistant", "content": "One two three four "}
+        assert sent["continue_final_message"] is True and sent["add_generation_prompt"] is False
+        shown = alice_client.http.get(f"/conversations/{chat['id']}").json()["messages"]
+        assert "".join(m["content"] for m in shown[1:]) == whole
+        assert shown[-1]["finish_reason"] == "stop"
+    finally:
+        engine.close()
 
 
 # --- the chat page without JavaScript ---------------------------------------------
@@ -359,3 +626,26 @@ def test_odd_requests_get_4xx_not_5xx(alice_api, method, path, body):
     send = getattr(alice_api, method)
     response = send(url, data=body, content_type="application/json") if body else send(url)
     assert response.status_code < 500, response.content
+
+
+def test_continue_this_chat_works_as_a_plain_form(alice_browser, alice_api, bob_api):
+    made = post(alice_api, TEXT, {"prompt": "Once upon a time", "max_new_tokens": 5})
+    job = Job.objects.get(pk=made.json()["id"])
+    page = alice_browser.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Continue this chat" not in page  # no answer yet
+    answer(job, " there was a fox.")
+    page = alice_browser.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Continue this chat" in page and f'name="from_job" value="{job.pk}"' in page
+
+    response = alice_browser.post("/text/", {"from_job": str(job.pk)})
+    chat = Conversation.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/text/?c={chat.pk}"
+    opened = alice_browser.get(response["Location"]).content.decode()
+    assert "Once upon a time" in opened and " there was a fox." in opened
+
+    bobs = Job.objects.get(
+        pk=post(bob_api, TEXT, {"prompt": "Bob's", "max_new_tokens": 5}).json()["id"]
+    )
+    assert alice_browser.post("/text/", {"from_job": str(bobs.pk)}).status_code == 404
+    assert alice_browser.post("/text/", {"from_job": "nope"}).status_code == 404
+    assert Conversation.objects.count() == 1

@@ -178,9 +178,12 @@ def test_the_pages_say_when_a_job_should_start_or_end(alice, tiny_text):
     (waiting,) = queued(alice, tiny_text, 1)
     browser = Client()
     browser.force_login(alice)
-    assert "About 2 min left." in browser.get(f"/jobs/{running.id}/").content.decode()
-    assert "Starts in about 2 min." in browser.get(f"/jobs/{waiting.id}/").content.decode()
-    assert "Starts in about 2 min." in browser.get("/text/").content.decode()
+    # The words of genhub/eta_words.py; "a guess": only the model's past runs say so.
+    guess = " (a guess from the model&#x27;s recent run times)"
+    assert f"About 2 min left{guess}" in browser.get(f"/jobs/{running.id}/").content.decode()
+    starts = f"Next in line · starts in about 2 min{guess}"
+    assert starts in browser.get(f"/jobs/{waiting.id}/").content.decode()
+    assert starts in browser.get("/text/").content.decode()
 
 
 def test_the_websocket_snapshot_carries_the_eta(transactional_db, alice, tiny_text):

@@ -177,11 +177,11 @@ def test_the_job_page_names_its_modality_metrics_and_seed(alice_browser, alice, 
     )
     page = alice_browser.get(f"/jobs/{job.pk}/").content.decode()
     assert "<h1>Image job</h1>" in page
-    assert "<dt>Waited in queue</dt><dd>0.51 s</dd>" in page
+    assert "<dt>Time in queue</dt><dd>512 ms</dd>" in page
     assert "<dt>Model already loaded</dt><dd>no</dd>" in page
-    assert "<dt>Per image</dt><dd>1.25 s</dd>" in page
+    assert "<dt>Time per image</dt><dd>1.25 s</dd>" in page
     assert "queue_seconds" not in page
-    assert "1234, 1235 (picked at random)" in page
+    assert "<dt>Seed</dt><dd>1234, 1235 (picked at random)</dd>" in page
 
 
 def test_the_job_page_shows_a_chat_as_messages_not_a_repr(alice_browser, alice, tiny_text):
@@ -193,10 +193,11 @@ def test_the_job_page_shows_a_chat_as_messages_not_a_repr(alice_browser, alice, 
     finish(job, result={"text": "ok", "seed": 5, "finish_reason": "stop"})
     page = alice_browser.get(f"/jobs/{job.pk}/").content.decode()
     assert "<h1>Text job</h1>" in page
-    assert "<li><strong>system</strong>: Be brief.</li>" in page
+    assert '<span class="who">System prompt</span><div class="said">Be brief.</div>' in page
     assert story.strip() in page  # whole, not cut at 200 characters
-    assert "<dd>[&quot;THE END&quot;]</dd>" in page
-    assert "<dt>Seed</dt>\n    <dd>5</dd>" in page
+    assert '<span class="who">Answer</span><div class="said">ok</div>' in page
+    assert "<dt>Stop</dt><dd>“THE END”</dd>" in page
+    assert "<dt>Seed</dt><dd>5</dd>" in page
     assert "&#x27;role&#x27;" not in page and "{'role'" not in page
 
 

@@ -72,6 +72,10 @@ def _request(params: TextParams) -> engine_client.EngineRequest:
         if getattr(params, name) != TextParams.model_fields[name].default
     }
     messages = [m.model_dump() for m in params.messages] if params.messages else None
+    if params.continue_final_message:
+        # vLLM's and SGLang's names: the last (assistant) message is the start of
+        # the model's turn, which it goes on writing.
+        extra.update(continue_final_message=True, add_generation_prompt=False)
     return engine_client.EngineRequest(
         max_tokens=params.max_new_tokens,
         messages=messages,

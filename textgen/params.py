@@ -32,6 +32,11 @@ class TextParams(GenerationParams):
         default_factory=list, max_length=8, description="Generation ends before any of these."
     )
     seed: int | None = Field(None, ge=0, le=2**32 - 1, description="Same seed, same text.")
+    continue_final_message: bool = Field(
+        False,
+        description="The last of `messages` is the assistant's and the model goes on "
+        "writing it (no new turn): to continue an answer that was cut off.",
+    )
     conversation: UUID | None = Field(
         None,
         description="A conversation's id (POST /api/v1/conversations): give the new user "
@@ -56,12 +61,21 @@ class TextParams(GenerationParams):
 
     @model_validator(mode="after")
     def prompt_or_messages(self) -> "TextParams":
+        return self.check_prompt_or_messages()
+
+    def check_prompt_or_messages(self) -> "TextParams":
         if (self.prompt is None) == (self.messages is None):
             raise ValueError("give exactly one of `prompt` or `messages`")
         if self.messages is not None:
             if not self.messages:
                 raise ValueError("`messages` must hold at least one message")
             check_prompt("".join(m.content for m in self.messages))
+        if self.continue_final_message and (
+            not self.messages or self.messages[-1].role != "assistant"
+        ):
+            raise ValueError(
+                "`continue_final_message` needs `messages` that end with an assistant message"
+            )
         return self
 
     def display_prompt(self) -> str:

@@ -1,14 +1,18 @@
-"""GET /jobs, GET /jobs/{id}, POST /jobs/{id}/cancel."""
+"""GET /jobs, GET /jobs/{id}, POST /jobs/{id}/cancel, DELETE /jobs/{id} and
+POST /jobs/delete (many at once): deleting takes a job's files along, and only
+a job that has ended is deleted (genhub/job_deletion.py)."""
 
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
+from pydantic import ConfigDict
 
 from genhub.api.auth import caller
 from genhub.api.schemas import ErrorOut, JobOut, JobPage, QueryText, job_out
+from genhub.job_deletion import MAX_IDS, STILL_ACTIVE, delete_jobs
 from genhub.jobs import cancel_job
 from genhub.models import Job, JobStatus
 from genhub.waiting import add_waiting_notes
@@ -63,6 +67,44 @@ def list_jobs(request: HttpRequest, filters: Query[JobFilters]) -> dict[str, Any
     }
 
 
+class DeleteJobsIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    ids: list[UUID] = Field(..., min_length=1, max_length=MAX_IDS, description="Job ids.")
+
+
+class ActiveJobOut(Schema):
+    id: str
+    status: str
+    detail: str
+
+
+class DeleteJobsOut(Schema):
+    deleted: int
+    deleted_ids: list[str]
+    active: list[ActiveJobOut] = Field(
+        description="Queued or running, so not deleted: cancel them first."
+    )
+    not_found: list[str] = Field(description="No such job of the caller's (or already deleted).")
+
+
+# Before /{job_id}, which would otherwise take "delete" for an id.
+@router.post("/delete", response={200: DeleteJobsOut, 422: ErrorOut}, url_name="jobs_delete")
+def delete_many(request: HttpRequest, body: DeleteJobsIn) -> dict[str, Any]:
+    """Delete many of the caller's jobs at once; what could not be deleted is
+    listed, by why."""
+    outcome = delete_jobs(caller(request), body.ids)
+    return {
+        "deleted": len(outcome.deleted),
+        "deleted_ids": outcome.deleted,
+        "active": [
+            {"id": job_id, "status": status, "detail": STILL_ACTIVE.format(status=status)}
+            for job_id, status in outcome.active.items()
+        ],
+        "not_found": outcome.missing,
+    }
+
+
 @router.get("/{job_id}", response={200: JobOut, 404: ErrorOut}, url_name="job_detail")
 def get_job(request: HttpRequest, job_id: UUID) -> dict[str, Any]:
     return job_out(get_object_or_404(_visible_jobs(request), pk=job_id), request)
@@ -74,3 +116,18 @@ def get_job(request: HttpRequest, job_id: UUID) -> dict[str, Any]:
 def cancel(request: HttpRequest, job_id: UUID) -> tuple[int, dict[str, Any]]:
     job = cancel_job(get_object_or_404(_visible_jobs(request), pk=job_id))
     return 202, job_out(job, request)
+
+
+@router.delete(
+    "/{job_id}", response={204: None, 404: ErrorOut, 409: ErrorOut}, url_name="job_delete"
+)
+def delete_job(request: HttpRequest, job_id: UUID) -> tuple[int, Any]:
+    """Delete one of the caller's own jobs and its files. A queued or running job
+    is refused with 409: cancel it first. Operators delete other users' jobs in
+    the admin, not here."""
+    outcome = delete_jobs(caller(request), [job_id])
+    if outcome.missing:
+        raise Http404("No such job.")
+    for status in outcome.active.values():
+        return 409, {"detail": STILL_ACTIVE.format(status=status)}
+    return 204, None

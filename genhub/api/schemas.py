@@ -10,7 +10,7 @@ from ninja import Schema
 from pydantic import AfterValidator, BaseModel
 
 from genhub.artifacts import links as artifact_links
-from genhub.eta import seconds_left
+from genhub.eta import seconds_left, seconds_to_start
 from genhub.models import AIModel, Artifact, Job, Worker
 from genhub.waiting import add_waiting_notes
 
@@ -55,6 +55,7 @@ class JobOut(Schema):
     waiting: str | None  # why a queued job waits: its place and its queue's workers
     eta: datetime | None  # when a queued or running job should be done (genhub/eta.py)
     eta_seconds: int | None  # seconds until `eta`
+    eta_start_seconds: int | None  # seconds until a queued job should start
     eta_basis: str | None  # what the estimate rests on, or why there is none
     attempts: int
     created_at: datetime
@@ -173,6 +174,7 @@ def job_out(job: Job, request: HttpRequest | None) -> dict[str, Any]:
         "waiting": job.waiting or None,
         "eta": job.eta,
         "eta_seconds": seconds_left(job),
+        "eta_start_seconds": seconds_to_start(job),
         "eta_basis": job.eta_basis or None,
         "attempts": job.attempts,
         "created_at": job.created_at,

@@ -61,6 +61,10 @@ class Artifact(models.Model):
 
     objects = ArtifactQuerySet.as_manager()
 
+    # What the file downloads as, set by the pages that link it (no field: it is
+    # made from the job's prompt, genhub/download_names.py).
+    download_name: str = ""
+
     class Meta:
         ordering = ["job", "role", "index"]
 
@@ -68,9 +72,15 @@ class Artifact(models.Model):
         return f"{self.get_role_display()} {self.index} of job {self.job_id}"
 
     def delete_files(self) -> None:
+        # What the pages derived from the file and kept beside it: a clip's
+        # waveform peaks (genhub/waveform_peaks.py). Missing is fine.
+        derived = [f"{self.file.name.rsplit('.', 1)[0]}-peaks.json"] if self.file.name else []
+        storage = self.file.storage
         for stored in (self.file, self.thumbnail):
             if stored:
                 stored.delete(save=False)
+        for name in derived:
+            storage.delete(name)
 
 
 @receiver(post_delete, sender=Artifact)

@@ -9,7 +9,9 @@ ancestors, then the latest child at each step below it (genhub/conversations.py)
 
 An assistant Message is the job that produced it: its text is the job's result
 once the job has succeeded (or the partial text of a cancelled one), so nothing
-is copied and a retried job's answer cannot go stale.
+is copied and a retried job's answer cannot go stale. The one exception is a
+conversation made from a job (genhub/conversation_from_job.py): its earlier
+answers were written, not generated here, and are kept in `content`.
 """
 
 import uuid
@@ -73,7 +75,8 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
     )
     role = models.CharField(max_length=10, choices=Role.choices)
-    # A user message's text; an assistant message's comes from its job.
+    # A user message's text; an assistant message's comes from its job, except
+    # one copied in from a job's history (genhub/conversation_from_job.py).
     content = models.TextField(blank=True)
     job = models.ForeignKey(
         "genhub.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="messages"
@@ -92,8 +95,10 @@ class Message(models.Model):
     @property
     def text(self) -> str:
         """What the message says: a user's words, or its job's answer so far as
-        the database holds it (a running job's tokens stream over its socket)."""
-        if self.role == self.Role.USER:
+        the database holds it (a running job's tokens stream over its socket).
+        An answer whose job was deleted keeps the text it had, copied into
+        `content` on deletion (genhub/job_deletion.py)."""
+        if self.role == self.Role.USER or self.job_id is None:
             return self.content
         result = self.job.result if self.job is not None else None
         return str(result.get("text", "")) if isinstance(result, dict) else ""

@@ -16,6 +16,7 @@ from genhub.models import AIModel, Job, JobStatus
 from genhub.request_bodies import generation_fields
 from genhub.waiting import add_waiting_notes
 from genhub.web.forms import errors_by_field, schema_fields
+from genhub.web.reuse import form_values, job_to_reuse
 
 ACTIVE = (JobStatus.QUEUED, JobStatus.RUNNING)
 
@@ -38,9 +39,15 @@ def generation_page(
     conversation); it gets the prepared fields and the model's name."""
     schema = modalities.get(modality).params_schema
     models = list(AIModel.objects.enabled().filter(modality=modality))
-    chosen = next((m for m in models if m.name == request.POST.get("model")), None)
-    chosen = chosen or next((m for m in models if m.is_default), models[0] if models else None)
     values: dict[str, Any] = {}
+    # "Use these settings" (genhub/web/reuse.py): the form filled from a job of the caller's.
+    reused = None
+    if request.method == "GET" and request.GET.get("from"):
+        reused = job_to_reuse(_user(request), modality, request.GET["from"])
+        values = form_values(reused) if reused else {}
+    wanted_model = request.POST.get("model") or values.get("model")
+    chosen = next((m for m in models if m.name == wanted_model), None)
+    chosen = chosen or next((m for m in models if m.is_default), models[0] if models else None)
     errors: dict[str, str] = {}
     status = 200
     retry_after: int | None = None
@@ -82,6 +89,8 @@ def generation_page(
         "advanced": schema_fields(schema, advanced, **made),
         "errors": errors,
         "form_error": errors.get("__all__") or errors.get("body", ""),
+        "values": values,
+        "reused": reused,
         "active_jobs": _active_jobs(request, modality),
         "recent_jobs": _recent_jobs(request, modality),
         **(context or {}),

@@ -1,16 +1,24 @@
-"""The pages every modality shares: home, a job, the history."""
+"""The pages every modality shares: home, and a job (with its answer as a text
+file). The history is genhub/web/history.py."""
 
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from genhub import modalities
-from genhub.models import AIModel, Job, JobStatus
+from genhub.download_names import artifact_download_name, content_disposition, download_name
+from genhub.models import AIModel, Job
 from genhub.waiting import add_waiting_notes
-from genhub.web.job_details import metric_details, param_details
+from genhub.web.job_details import (
+    chat_bubbles,
+    metric_details,
+    param_details,
+    used_result,
+    used_seed,
+)
+from genhub.web.reuse import reuse_url
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -33,6 +41,9 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
     add_waiting_notes([job])
     outputs = [a for a in job.artifacts.all() if a.role == "output"]
     inputs = [a for a in job.artifacts.all() if a.role == "input"]
+    for group in (outputs, inputs):
+        for artifact in group:  # what each file downloads as (genhub/download_names.py)
+            artifact.download_name = artifact_download_name(artifact, job.prompt, len(group))
     modality = modalities.find(job.modality)
     page = {
         "job": job,
@@ -44,30 +55,28 @@ def job_page(request: HttpRequest, job_id: str) -> HttpResponse:
         "inputs": inputs,
         "metrics": metric_details(job),
         "params": param_details(job),
+        "chat": chat_bubbles(job),
+        "reuse_url": reuse_url(job),
+        "answer_name": _answer_name(job) if isinstance(used_result(job).get("text"), str) else "",
     }
     return render(request, "job.html", page)
 
 
 @login_required
-def history_page(request: HttpRequest) -> HttpResponse:
-    jobs = Job.objects.filter(owner=_user(request)).select_related("model")
-    modality, status = request.GET.get("modality", ""), request.GET.get("status", "")
-    if modality:
-        jobs = jobs.filter(modality=modality)
-    if status:
-        jobs = jobs.filter(status=status)
-    page = Paginator(jobs.prefetch_related("artifacts"), 20).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "history.html",
-        {
-            "page": page,
-            "modality": modality,
-            "status": status,
-            "modalities": [m.name for m in modalities.all_modalities()],
-            "statuses": [s.value for s in JobStatus],
-        },
-    )
+def job_answer(request: HttpRequest, job_id: str) -> HttpResponse:
+    """A text job's answer as a .txt file, named from its prompt."""
+    job = get_object_or_404(Job.objects.visible_to(_user(request)), pk=job_id)
+    text = used_result(job).get("text")
+    if not isinstance(text, str):
+        raise Http404("This job has no text answer.")
+    response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+    response["Content-Disposition"] = content_disposition(_answer_name(job), attachment=True)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _answer_name(job: Job) -> str:
+    return download_name(job.prompt, "txt", seed=used_seed(job), suffix="answer")
 
 
 def _user(request: HttpRequest) -> Any:

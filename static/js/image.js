@@ -49,6 +49,12 @@ document.addEventListener("DOMContentLoaded", () => {
     form.elements.width.value = width || "";
     form.elements.height.value = height || "";
   });
+  // A form filled in by "Use these settings" (?from=<job>) comes with a size: show
+  // its preset, or "Custom".
+  if (form.elements.width.value && form.elements.height.value) {
+    const size = `${form.elements.width.value}x${form.elements.height.value}`;
+    presets.value = [...presets.options].some((o) => o.value === size) ? size : "custom";
+  }
   form.querySelector("[data-dice]").addEventListener("click", () => {
     form.elements.seed.value = Math.floor(Math.random() * 2 ** 32);
   });
