@@ -87,6 +87,7 @@ DECODER_SIZES = {
     "tiny": (64, 2, 4, 128),
     "small": (512, 8, 8, 2048),
     "musicgen-small": (1024, 24, 16, 4096),
+    "musicgen-medium": (1536, 48, 24, 6144),
 }
 
 
@@ -106,6 +107,31 @@ MELODY_FEATURES = {
 }
 
 
+def decoder_config(
+    codebook_size: int, num_codebooks: int, hidden: int, layers: int, heads: int, ffn: int
+) -> Any:
+    """MusicGen's decoder config for a codec of `codebook_size` codes: pad, bos and
+    decoder start are all the extra "no code yet" token (see the traps above).
+    bench/gpu_smoke.py builds the full-size decoders with it too."""
+    from transformers import MusicgenDecoderConfig
+
+    no_code_yet = codebook_size
+    decoder = MusicgenDecoderConfig(
+        vocab_size=codebook_size,
+        num_codebooks=num_codebooks,
+        hidden_size=hidden,
+        ffn_dim=ffn,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        max_position_embeddings=2048,
+        pad_token_id=no_code_yet,
+        bos_token_id=no_code_yet,
+    )
+    # Not a declared field of the decoder config, but training (forward with labels) reads it.
+    decoder.decoder_start_token_id = no_code_yet
+    return decoder
+
+
 def build_tiny_music_model(target: Path, size: str = "tiny", melody: bool = False) -> Path:
     """A tiny MusicGen, or with `melody` a tiny musicgen-melody (conditioned on a
     chromagram as well as the text)."""
@@ -115,7 +141,6 @@ def build_tiny_music_model(target: Path, size: str = "tiny", melody: bool = Fals
         EncodecFeatureExtractor,
         GenerationConfig,
         MusicgenConfig,
-        MusicgenDecoderConfig,
         MusicgenForConditionalGeneration,
         MusicgenProcessor,
         T5Config,
@@ -155,21 +180,8 @@ def build_tiny_music_model(target: Path, size: str = "tiny", melody: bool = Fals
         use_conv_shortcut=False,
     )
     no_code_yet = CODEBOOK_SIZE
-    hidden, layers, heads, ffn = DECODER_SIZES[size]
-    decoder = MusicgenDecoderConfig(
-        vocab_size=CODEBOOK_SIZE,
-        num_codebooks=NUM_CODEBOOKS,
-        # Wider than the text encoder, like the real models, so the projection between them exists.
-        hidden_size=hidden,
-        ffn_dim=ffn,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        max_position_embeddings=2048,
-        pad_token_id=no_code_yet,
-        bos_token_id=no_code_yet,
-    )
-    # Not a declared field of the decoder config, but training (forward with labels) reads it.
-    decoder.decoder_start_token_id = no_code_yet
+    # Wider than the text encoder, like the real models, so the projection between them exists.
+    decoder = decoder_config(CODEBOOK_SIZE, NUM_CODEBOOKS, *DECODER_SIZES[size])
 
     torch.manual_seed(0)
     if melody:

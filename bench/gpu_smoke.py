@@ -48,6 +48,10 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# The architectures' shapes, shared with the tiny builders (no torch at import).
+from audiogen.tiny import DECODER_SIZES, decoder_config  # noqa: E402
+from imagegen.tiny import SIZES as SD_SIZES  # noqa: E402
+
 PARTS = ("llama", "sd15", "sdxl", "musicgen", "service")
 
 
@@ -76,33 +80,10 @@ LLAMA_TINY: dict[str, Any] = {
     "num_key_value_heads": 4,
 }
 
-SD15: dict[str, Any] = {
-    "text": {"hidden_size": 768, "intermediate_size": 3072, "layers": 12, "heads": 12},
-    "unet": {
-        "sample_size": 64,
-        "layers_per_block": 2,
-        "block_out_channels": (320, 640, 1280, 1280),
-        "down_block_types": ("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
-        "up_block_types": ("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
-        "attention_head_dim": 8,
-        "cross_attention_dim": 768,
-    },
-    "vae": {"block_out_channels": (128, 256, 512, 512), "layers_per_block": 2},
-}
-SD_TINY: dict[str, Any] = {
-    "text": {"hidden_size": 32, "intermediate_size": 37, "layers": 2, "heads": 4},
-    "unet": {
-        "sample_size": 8,
-        "layers_per_block": 1,
-        "block_out_channels": (32, 64),
-        "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
-        "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"),
-        "attention_head_dim": 4,
-        "cross_attention_dim": 32,
-        "norm_num_groups": 8,
-    },
-    "vae": {"block_out_channels": (8, 8, 16, 16), "layers_per_block": 1, "norm_num_groups": 8},
-}
+# Stable Diffusion 1.5 as released, and the tiny one the tests use (imagegen/tiny.py);
+# the UNet's cross-attention width is the text encoder's.
+SD15: dict[str, Any] = SD_SIZES["sd15"]
+SD_TINY: dict[str, Any] = SD_SIZES["tiny"]
 
 SDXL: dict[str, Any] = {
     "text": {"hidden_size": 768, "intermediate_size": 3072, "layers": 12, "heads": 12},
@@ -144,8 +125,11 @@ SDXL_TINY: dict[str, Any] = {
     "vae": {"block_out_channels": (8, 8, 16, 16), "layers_per_block": 1, "norm_num_groups": 8},
 }
 
-# MusicGen: decoder (hidden, layers, heads, ffn), as released.
-MUSICGEN_DECODERS = {"small": (1024, 24, 16, 4096), "medium": (1536, 48, 24, 6144)}
+# MusicGen: decoder (hidden, layers, heads, ffn), as released (audiogen/tiny.py).
+MUSICGEN_DECODERS = {
+    "small": DECODER_SIZES["musicgen-small"],
+    "medium": DECODER_SIZES["musicgen-medium"],
+}
 T5_BASE: dict[str, Any] = {
     "vocab_size": 32128,
     "d_model": 768,
@@ -163,7 +147,7 @@ ENCODEC_32KHZ: dict[str, Any] = {
     "num_lstm_layers": 2,
     "target_bandwidths": [2.2],  # 4 codebooks of 11 bits at 50 Hz
 }
-MUSICGEN_TINY = {"tiny": (64, 2, 4, 128)}
+MUSICGEN_TINY = {"tiny": DECODER_SIZES["tiny"]}
 T5_TINY: dict[str, Any] = {
     "vocab_size": 200,
     "d_model": 32,
@@ -371,7 +355,8 @@ def bench_diffusion(setup: Setup, xl: bool) -> list[tuple[str, str, str]]:
     guidance = 5.0 if xl else 7.5
     torch.manual_seed(0)
     with torch.device(setup.device):
-        unet = UNet2DConditionModel(in_channels=4, out_channels=4, **shape["unet"])
+        unet_shape = {"cross_attention_dim": shape["text"]["hidden_size"], **shape["unet"]}
+        unet = UNet2DConditionModel(in_channels=4, out_channels=4, **unet_shape)
         vae = AutoencoderKL(
             down_block_types=("DownEncoderBlock2D",) * 4,
             up_block_types=("UpDecoderBlock2D",) * 4,
@@ -460,7 +445,6 @@ def build_musicgen(setup: Setup, size: str) -> Any:
     from transformers import (
         EncodecConfig,
         MusicgenConfig,
-        MusicgenDecoderConfig,
         MusicgenForConditionalGeneration,
         T5Config,
     )
@@ -470,18 +454,7 @@ def build_musicgen(setup: Setup, size: str) -> Any:
     hidden, layers, heads, ffn = (MUSICGEN_TINY if setup.tiny else MUSICGEN_DECODERS)[size]
     assert codec["sampling_rate"] // math.prod(codec["upsampling_ratios"]) == FRAME_RATE
     no_code_yet = codec["codebook_size"]  # pad, bos and decoder start (see audiogen/tiny.py)
-    decoder = MusicgenDecoderConfig(
-        vocab_size=codec["codebook_size"],
-        num_codebooks=NUM_CODEBOOKS,
-        hidden_size=hidden,
-        ffn_dim=ffn,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        max_position_embeddings=2048,
-        pad_token_id=no_code_yet,
-        bos_token_id=no_code_yet,
-    )
-    decoder.decoder_start_token_id = no_code_yet
+    decoder = decoder_config(no_code_yet, NUM_CODEBOOKS, hidden, layers, heads, ffn)
     config = MusicgenConfig(
         text_encoder=T5Config(
             vocab_size=t5["vocab_size"],

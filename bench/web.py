@@ -132,23 +132,10 @@ def create_data() -> tuple[str, dict[str, Target]]:
 
 def start_server(env: BenchEnvironment, running: ExitStack, db_pool: bool) -> str:
     from tests.services import free_port
-    from tests.stack import Process, _wait_for
+    from tests.stack import Process, _wait_for, uvicorn_command
 
     port = free_port()
-    args = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "genhub.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(WEB_PROCESSES),
-        "--ws-per-message-deflate",  # as `make run` and the deploy files serve it
-        "false",
-    ]
+    args = uvicorn_command(port, workers=WEB_PROCESSES)
     # As the launchers of the web process set it (genhub/settings.py, GENHUB_DB_POOL).
     server_env = {**env.subprocess_env(), "GENHUB_DB_POOL": "1" if db_pool else "0"}
     server = Process(args, server_env, env.workdir / "web.log")

@@ -107,25 +107,30 @@ class Worker(Process):
         )
 
 
+def uvicorn_command(port: int, workers: int = 1) -> list[str]:
+    """The web process as `make run` and the deploy files serve it, on this machine."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "genhub.asgi:application",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--ws-per-message-deflate",  # events are small JSON: compressing costs more than it saves
+        "false",
+    ]
+
+
 class WebServer(Process):
     def __init__(self, env: dict[str, str], log: Path, port: int | None = None) -> None:
         self.env = env
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        args = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "genhub.asgi:application",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--ws-per-message-deflate",  # as `make run` serves it
-            "false",
-            "--log-level",
-            "warning",
-        ]
+        args = [*uvicorn_command(self.port), "--log-level", "warning"]
         # As every launcher of the web process sets it (genhub/settings.py).
         super().__init__(args, {**env, "GENHUB_DB_POOL": "1"}, log)
         _wait_for(self._answers, 60, "web server", log)

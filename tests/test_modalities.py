@@ -115,7 +115,8 @@ def test_a_fourth_modalitys_jobs_show_and_its_queue_is_served(
     client.force_login(alice)
     page = client.get(f"/jobs/{job.pk}/").content.decode()
     assert "<h1>Speech job</h1>" in page
-    assert f'href="/api/v1/artifacts/{clip.pk}/file"' in page
+    assert f'href="/api/v1/artifacts/{clip.pk}/file?download=1"' in page
+    assert 'download="hello-there.wav"' in page  # named from its prompt
     options = Serve().create_parser("manage.py", "serve").parse_args([])
     # Every modality's queue, and webhooks' (POSTs of ended jobs to their callback_url).
     assert options.queues.split(",") == [m.queue for m in modalities.all_modalities()] + [
