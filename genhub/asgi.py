@@ -4,12 +4,13 @@ import os
 
 import django
 
-from genhub.asgi_http import OneThreadASGIHandler
+from genhub.asgi_http import ThreadPoolASGIHandler
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "genhub.settings")
 django.setup(set_prefix=False)  # as get_asgi_application() does, before the imports below
-# The middleware chain and a sync view in one thread per request (genhub/asgi_http.py).
-django_asgi_app = OneThreadASGIHandler()
+# Each request's middleware chain and sync view in one trip to a pool thread
+# (genhub/asgi_http.py).
+django_asgi_app = ThreadPoolASGIHandler()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 

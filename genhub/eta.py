@@ -27,6 +27,7 @@ from django.utils import timezone
 from genhub import fairness, modalities
 from genhub.models import Job, JobKind, JobStatus
 from genhub.params import GenerationParams
+from genhub.shared_reads import shared_read
 
 RECENT_RUNS = "recent runs"
 PROGRESS = "progress"
@@ -45,14 +46,20 @@ def add_etas(jobs: Sequence[Job], worker_queues: Sequence[set[str]]) -> None:
     if not active:
         return
     now = timezone.now()
-    queues = {job.model.job_queue for job in active if job.status == JobStatus.QUEUED}
-    # Every user's active jobs in those queues: what the page's queued jobs wait behind.
-    in_queues = fairness.active_jobs(
-        queues, "model_id", "modality", "kind", "params", "progress", "started_at"
-    )
-    orders = fairness.queue_orders(in_queues)
+    queues = frozenset(job.model.job_queue for job in active if job.status == JobStatus.QUEUED)
+    # Every user's active jobs in those queues, in the order they will start:
+    # what the page's queued jobs wait behind. Shared by the process's status
+    # reads for a moment (genhub/shared_reads.py), unless a queued job here is
+    # newer than the order kept.
+    in_queues, orders = shared_read(("queue order", queues), lambda: _queue_order(queues))
     places = {row["id"]: place for order in orders.values() for place, row in enumerate(order, 1)}
-    rates = _seconds_per_work({job.model_id for job in active} | {r["model_id"] for r in in_queues})
+    if any(job.status == JobStatus.QUEUED and job.id not in places for job in active):
+        in_queues, orders = shared_read(
+            ("queue order", queues), lambda: _queue_order(queues), fresh=True
+        )
+        places = {r["id"]: place for order in orders.values() for place, r in enumerate(order, 1)}
+    models = frozenset({job.model_id for job in active} | {r["model_id"] for r in in_queues})
+    rates = shared_read(("run times", models), lambda: _seconds_per_work(set(models)))
     waits = _waits(in_queues, orders, rates, now)
     for job in active:
         expected = _expected(job.model_id, job.modality, job.kind, job.params, rates)
@@ -72,6 +79,15 @@ def add_etas(jobs: Sequence[Job], worker_queues: Sequence[set[str]]) -> None:
             job.eta_start = now + timedelta(seconds=ahead / workers)
             job.eta = job.eta_start + timedelta(seconds=expected)
             job.eta_basis = RECENT_RUNS
+
+
+def _queue_order(
+    queues: frozenset[str],
+) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, Any]]]]:
+    in_queues = fairness.active_jobs(
+        queues, "model_id", "modality", "kind", "params", "progress", "started_at"
+    )
+    return in_queues, fairness.queue_orders(in_queues)
 
 
 def expected_seconds(job: Job) -> float | None:

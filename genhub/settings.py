@@ -130,6 +130,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Tests run a real worker in another process, so the test database is a file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-genhub.sqlite3")}
+    # Kept open by the thread that opened it (the web process's threads serve
+    # request after request, genhub/asgi_http.py): opening one costs more than
+    # a status read's queries.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("GENHUB_DB_CONN_MAX_AGE", default=600)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # It holds password hashes and everyone's prompts. SQLite gives its -wal and
     # -shm files the database file's mode.
@@ -202,6 +207,10 @@ AXES_LOCKOUT_CALLABLE = "genhub.web.login_throttle.lockout_response"
 # a key revoked elsewhere, or its user deactivated, is refused within it; 0 checks
 # the database on every request.
 GENHUB_API_KEY_CACHE_SECONDS = env.float("GENHUB_API_KEY_CACHE_SECONDS", default=5.0)
+# Threads per web process for requests' sync work (genhub/asgi_http.py). A
+# non-streaming OpenAI request holds one until its job ends; more requests than
+# threads wait in line for one.
+GENHUB_HTTP_THREADS = env.int("GENHUB_HTTP_THREADS", default=32)
 
 # --- HTTPS --------------------------------------------------------------------
 # GENHUB_HTTPS=true: served over HTTPS by a proxy in front (nginx, Caddy) that sets
@@ -276,6 +285,10 @@ GENHUB_JOB_SAVE_RETRY_SECONDS = env.float("GENHUB_JOB_SAVE_RETRY_SECONDS", defau
 GENHUB_IDEMPOTENCY_SECONDS = env.float("GENHUB_IDEMPOTENCY_SECONDS", default=86400.0)
 # A job's ETA comes from the durations of its model's last this-many succeeded jobs.
 GENHUB_ETA_RECENT_RUNS = env.int("GENHUB_ETA_RECENT_RUNS", default=20)
+# Each web process shares a queue's order, its model's run times and the live
+# workers among the status reads of this many seconds (genhub/shared_reads.py):
+# a place or an ETA shown may be this old. 0 reads them for every request.
+GENHUB_QUEUE_READ_SECONDS = env.float("GENHUB_QUEUE_READ_SECONDS", default=1.0)
 # Quotas (genhub/quotas.py), the defaults for users without a UsagePolicy of their
 # own or their group's; 0 is no limit. Superusers have none unless a policy says so.
 # Jobs a user may submit per minute, and have queued or running at once:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 
 from genhub.eta import add_etas
 from genhub.models import Job, JobStatus, Worker
+from genhub.shared_reads import shared_read
 
 
 def add_waiting_notes(jobs: Iterable[Job]) -> None:
@@ -18,13 +19,18 @@ def add_waiting_notes(jobs: Iterable[Job]) -> None:
     queued = [job for job in jobs if job.status == JobStatus.QUEUED]
     # Every live worker: a handful of rows, and fewer queries than one per queue.
     # Read only when a job is queued: only those wait for a worker.
-    live = Worker.objects.live().values_list("queues", "job__modality") if queued else ()
+    # Shared by the process's status reads for a moment (genhub/shared_reads.py).
+    live = shared_read(("live workers",), _live_workers) if queued else []
     workers = [(set(queues.split(",")), modality) for queues, modality in live]
     add_etas(jobs, [queues for queues, _ in workers])
     for job in queued:
         queue = job.model.job_queue
         busy_with = [modality for queues, modality in workers if queue in queues]
         job.waiting = f"#{job.queue_position()} in queue '{queue}'. {_workers(busy_with)}"
+
+
+def _live_workers() -> list[tuple[str, str | None]]:
+    return list(Worker.objects.live().values_list("queues", "job__modality"))
 
 
 def _workers(busy_with: Sequence[str | None]) -> str:

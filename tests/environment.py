@@ -36,6 +36,9 @@ os.environ.update(
         # The suite submits many jobs quickly; tests/test_quotas.py sets its limits.
         "GENHUB_QUOTA_REQUESTS_PER_MINUTE": "0",
         "GENHUB_QUOTA_MAX_QUEUED": "0",
+        # Tests change queues and workers and read them back at once; the sharing
+        # itself is tested in tests/test_shared_reads.py.
+        "GENHUB_QUEUE_READ_SECONDS": "0",
         "DEBUG": "false",
         # Hashing a password properly takes a third of a second, by design.
         "GENHUB_PASSWORD_HASHERS": "django.contrib.auth.hashers.MD5PasswordHasher",

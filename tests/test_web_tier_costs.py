@@ -4,6 +4,7 @@ that bound once revoked, expired or its user deactivated; its last use is still
 recorded; and the status read keeps to a few queries."""
 
 import asyncio
+import threading
 import time
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from genhub import key_cache
+from genhub import key_cache, shared_reads
 from genhub.models import AIModel, ApiKey, Job, JobStatus, Worker
 
 
@@ -174,3 +175,67 @@ def test_the_asgi_app_answers_a_status_read_and_a_wrong_key(alice, model):
     assert status == 401
     status, _ = _asgi_get("/api/v1/jobs/00000000-0000-0000-0000-000000000000", key)
     assert status == 404
+
+
+def test_status_reads_of_one_queue_share_its_order_for_a_moment(
+    alice, model, settings, django_assert_max_num_queries
+):
+    settings.GENHUB_QUEUE_READ_SECONDS = 60
+    shared_reads.forget_all()
+    _, key = ApiKey.issue(alice)
+    _job(alice, model)
+    first = _job(alice, model, JobStatus.QUEUED)
+    Worker.objects.create(node="w@h", hostname="h", pid=1, queues="text", pool="solo", version="t")
+    client = bearer(key)
+    client.get(f"/api/v1/jobs/{first.id}")
+    with django_assert_max_num_queries(2):  # the job and its artifacts: the rest is shared
+        body = client.get(f"/api/v1/jobs/{first.id}").json()
+    assert body["queue_position"] == 1 and body["eta_basis"] == "recent runs"
+    # A job newer than the kept order is not left without a place: the queue is read again.
+    second = _job(alice, model, JobStatus.QUEUED)
+    body = client.get(f"/api/v1/jobs/{second.id}").json()
+    assert body["queue_position"] == 2 and body["waiting"].startswith("#2 in queue 'text'")
+    shared_reads.forget_all()
+
+
+def test_a_shared_queue_read_is_read_again_once_older_than_the_bound(alice, model, settings):
+    settings.GENHUB_QUEUE_READ_SECONDS = 0.3
+    shared_reads.forget_all()
+    _, key = ApiKey.issue(alice)
+    queued = _job(alice, model, JobStatus.QUEUED)
+    client = bearer(key)
+    assert "No worker serves it" in client.get(f"/api/v1/jobs/{queued.id}").json()["waiting"]
+    Worker.objects.create(node="w@h", hostname="h", pid=1, queues="text", pool="solo", version="t")
+    time.sleep(0.35)
+    assert "1 worker serves it" in client.get(f"/api/v1/jobs/{queued.id}").json()["waiting"]
+    shared_reads.forget_all()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_asgi_app_serves_requests_one_after_another_on_one_kept_thread(alice, model):
+    """A request's sync part goes to a pool thread that serves request after
+    request (genhub/asgi_http.py), not to a new thread each time, so the thread's
+    database connection is kept (CONN_MAX_AGE) instead of opened each time."""
+    from django.core.signals import request_started
+
+    from genhub.asgi import django_asgi_app
+
+    _, key = ApiKey.issue(alice)
+    job = _job(alice, model)
+    threads: set[int] = set()
+
+    def note_thread(**_: Any) -> None:
+        threads.add(threading.get_ident())
+
+    request_started.connect(note_thread)
+    try:
+        for _ in range(20):
+            status, _ = _asgi_get(f"/api/v1/jobs/{job.id}", key)
+            assert status == 200
+    finally:
+        request_started.disconnect(note_thread)
+    # Django's own handler would use 20 threads. A pool thread counts itself idle
+    # just after its request's answer is handed over, so the next request may
+    # find none idle yet and start another: a few, not one.
+    assert len(threads) <= 5 and threading.get_ident() not in threads
+    assert len(django_asgi_app.threads._threads) <= 5
