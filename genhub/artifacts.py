@@ -60,11 +60,14 @@ def save_output(
     return artifact
 
 
-def discard_outputs(job: Job) -> int:
+def discard_outputs(job: Job, this_attempt_too: bool = False) -> int:
     """Delete what other attempts of the job made. Called when an attempt starts
     (a job run again after its worker died starts with no results) and when it
-    succeeds (a presumed-dead attempt may have saved files after that start)."""
-    earlier = list(job.artifacts.filter(role=Artifact.Role.OUTPUT).exclude(attempt=job.attempts))
+    succeeds (a presumed-dead attempt may have saved files after that start).
+    `this_attempt_too`: a run of this attempt starts again from nothing (a job
+    whose batch failed runs again alone)."""
+    outputs = job.artifacts.filter(role=Artifact.Role.OUTPUT)
+    earlier = list(outputs if this_attempt_too else outputs.exclude(attempt=job.attempts))
     for artifact in earlier:
         artifact.delete()  # its files go with it (see models/artifact.py)
     if earlier:

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from PIL import Image
 
-from genhub.models import AIModel
+from genhub.models import AIModel, Job
 from tests.stack import read_events, read_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -187,3 +187,24 @@ def test_a_failing_batch_fails_each_job_with_the_same_sentence(alice_client, ima
     [error] = errors
     assert "broken-image" in error and "could not be loaded" in error
     assert "/nonexistent" not in error
+
+
+def test_a_failed_batch_runs_each_job_alone_so_only_the_one_at_fault_fails(
+    alice_client, image_worker
+):
+    with worker_busy(alice_client):
+        jobs = [
+            alice_client.generate_image(prompt=p, width=64, height=64, steps=4, seed=3)
+            for p in ("a pear", "a plum", "a fig")
+        ]
+        # While it waits, one job's stored prompt stops passing (as when an admin
+        # lowers GENHUB_MAX_PROMPT_CHARS): the batch call fails on it.
+        bad = Job.objects.get(pk=jobs[1]["id"])
+        bad.params = {**bad.params, "prompt": "x" * 2100}
+        bad.save(update_fields=["params"])
+    done = [alice_client.wait(job["id"], {"succeeded", "failed"}) for job in jobs]
+    assert [job["status"] for job in done] == ["succeeded", "failed", "succeeded"]
+    assert "prompt" in done[1]["error"] and "no longer accepted" in done[1]["error"]
+    for job in (done[0], done[2]):
+        assert job["metrics"]["batch_failed"] is True and "batch_jobs" not in job["metrics"]
+        assert len(job["artifacts"]) == 1 and job["artifacts"][0]["seed"] == 3

@@ -74,6 +74,7 @@ METRICS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "batch_size": ("Images in its batch", _count),
     "batch_jobs": ("Jobs in its batch", _count),
     "batch_seconds": ("Batch time", duration),
+    "batch_failed": ("Run alone after its batch failed", _yes_no),
     "memory_savers": ("Memory savers used", _yes_no),
     "truncated_turns": ("Oldest turns left out", _count),
 }

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
 
+import pydantic
 from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import close_old_connections
@@ -17,6 +18,7 @@ from django.db.models import Q
 from django.utils.module_loading import import_string
 
 from genhub import artifacts, eta, events, jobs, modalities
+from genhub.error_messages import readable_errors
 from genhub.errors import InvalidInput, JobCancelled, JobError, without_internals
 from genhub.log_context import bind_job, logs_job
 from genhub.metrics import events as job_metrics
@@ -68,29 +70,57 @@ def _start(job: Job) -> JobProgress:
 
 def _execute_batch(batch: list[Job]) -> None:
     """Run claimed jobs in one call of their modality's batch runner. Each keeps
-    its own heartbeat, cancel watch and outcome; a failure of the call fails
-    every job still in it with the same sentence."""
+    its own heartbeat, cancel watch and outcome. When the call fails, which job
+    caused it is unknown: each job still in it runs again alone, so only the one
+    whose own run fails ends failed."""
     members = [batches.Member(job, _start(job)) for job in batch]
     for member in members:
         reporting.running(str(member.job.id))
+    timed_out = False
+
+    def work() -> list[Any]:
+        nonlocal timed_out
+        try:
+            return _run_batch(members)
+        except SoftTimeLimitExceeded:
+            timed_out = True  # the hard limit follows: no time to run them again
+            raise
+
     try:
         with ExitStack() as watches:
             for member in members:
                 watches.enter_context(Heartbeat(member.progress))
                 watches.enter_context(member.progress.watch_for_cancel())
-            outcome, detail = _outcome(batch[0], lambda: _run_batch(members))
+            outcome, detail = _outcome(batch[0], work)
+            staying = [member for member in members if not member.dropped]
+            if outcome == "failed" and not timed_out and len(staying) > 1:
+                log.warning(
+                    "a batch of %d jobs failed (%s); running each alone", len(staying), detail
+                )
             for index, member in enumerate(members):
                 if member.dropped:
                     if not member.recorded:
                         _record(member.job, member.progress, "cancelled", None)
                 elif outcome == "succeeded":
                     _record(member.job, member.progress, outcome, detail[index])
+                elif not timed_out and len(staying) > 1:
+                    _record(member.job, member.progress, *_run_alone(member))
                 else:
                     _record(member.job, member.progress, outcome, detail)
     finally:
         events.drain()
         for member in members:
             reporting.idle(str(member.job.id))
+
+
+def _run_alone(member: batches.Member) -> tuple[str, Any]:
+    """A member of a failed batch, run again on its own (its heartbeat and cancel
+    watch still on), from no outputs."""
+    artifacts.discard_outputs(member.job, this_attempt_too=True)
+    member.progress.metrics["batch_failed"] = True
+    for name in ("batch_size", "batch_jobs", "batch_seconds"):
+        member.progress.metrics.pop(name, None)
+    return _run(member.job, member.progress)
 
 
 def _run_batch(members: list[batches.Member]) -> list[Any]:
@@ -101,7 +131,7 @@ def _run_batch(members: list[batches.Member]) -> list[Any]:
     modality = modalities.get(members[0].job.modality)
     assert modality.batching is not None  # only such jobs are batched
     for member in members:
-        member.params = modality.params_schema.model_validate(member.job.params)
+        member.params = stored_params(modality, member.job)
     run_batch = import_string(modality.batching.runner)
     results: list[Any] = run_batch(members)
     return results
@@ -192,11 +222,25 @@ def _run(job: Job, progress: JobProgress) -> tuple[str, Any]:
         if job.kind == JobKind.DOWNLOAD:
             return downloads.run(job, progress)
         modality = modalities.get(job.modality)
-        params = modality.params_schema.model_validate(job.params)
+        params = stored_params(modality, job)
         run = import_string(modality.runner)
         return run(job, params, progress)
 
     return _outcome(job, work)
+
+
+def stored_params(modality: modalities.Modality, job: Job) -> Any:
+    """The job's params, checked again as the worker starts it. They passed when
+    it was submitted; a limit lowered since (a shorter GENHUB_MAX_PROMPT_CHARS)
+    makes them fail now, which is the request's fault, not GenHub's: InvalidInput
+    naming the field."""
+    try:
+        return modality.params_schema.model_validate(job.params)
+    except pydantic.ValidationError as error:
+        found = [dict(e) for e in error.errors(include_url=False, include_input=False)]
+        first = readable_errors(found)[0]
+        field = ".".join(str(part) for part in first["loc"]) or "params"
+        raise InvalidInput(field, first["msg"]) from error
 
 
 def _outcome(job: Job, work: Callable[[], Any]) -> tuple[str, Any]:
