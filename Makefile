@@ -63,6 +63,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/image.py | tee var/bench/image.log
 	$(PY) bench/audio.py | tee var/bench/audio.log
 	$(PY) bench/concurrency.py | tee var/bench/concurrency.log
+	$(PY) bench/engine.py | tee var/bench/engine.log
 	$(PY) bench/web.py | tee var/bench/web.log
 	$(PY) bench/gpu_smoke.py | tee var/bench/gpu_smoke.log
 	$(PY) bench/report.py

@@ -53,6 +53,7 @@ from bench.environment import (  # noqa: E402
     prepare,
     random_model,
     register_model,
+    timed_job,
 )
 
 PATHS = ("text-inprocess", "text-engine", "image", "audio")
@@ -94,19 +95,7 @@ class Round:
 
 def follow_job(client: Any, path: Route) -> tuple[float, dict[str, Any]]:
     """POST one job and follow its WebSocket to the end: (seconds, finished job)."""
-    from bench.text import timed_events
-
-    posted = time.perf_counter()
-    response = client.http.post(path.endpoint, json=path.body)
-    if response.status_code != 202:
-        raise RuntimeError(f"POST {path.endpoint} answered {response.status_code}: {response.text}")
-    job_id = response.json()["id"]
-    with client.events(job_id) as socket:
-        events = timed_events(socket, timeout=1800)
-    job = client.job(job_id)
-    if job["status"] != "succeeded":
-        raise RuntimeError(f"job {job_id} ended {job['status']}: {job['error']}")
-    return events[-1][0] - posted, job
+    return timed_job(client, path.endpoint, path.body, timeout=1800)
 
 
 def run_round(server: Any, key: str, path: Route, clients: int, jobs: int) -> Round:

@@ -119,7 +119,9 @@ def random_model(modality: str, size: str, build: Any, **fields: Any) -> Any:
     return model
 
 
-def timed_job(client: Any, path: str, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
+def timed_job(
+    client: Any, path: str, body: dict[str, Any], timeout: float = 300
+) -> tuple[float, dict[str, Any]]:
     """POST a generation, follow its WebSocket to the end: (seconds from POST to the
     terminal event at the client, the finished job)."""
     import time
@@ -128,10 +130,11 @@ def timed_job(client: Any, path: str, body: dict[str, Any]) -> tuple[float, dict
 
     posted = time.perf_counter()
     response = client.http.post(path, json=body)
-    assert response.status_code == 202, response.text
+    if response.status_code != 202:
+        raise RuntimeError(f"POST {path} answered {response.status_code}: {response.text}")
     job_id = response.json()["id"]
     with client.events(job_id) as socket:
-        events = timed_events(socket)
+        events = timed_events(socket, timeout)
     job = client.job(job_id)
     if job["status"] != "succeeded":
         raise RuntimeError(f"job {job_id} ended {job['status']}: {job['error']}")

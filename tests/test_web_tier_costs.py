@@ -116,13 +116,19 @@ def test_a_finished_jobs_status_read_takes_two_queries(alice, model, django_asse
     assert response.json()["status"] == "succeeded"
 
 
-def test_a_queued_jobs_status_read_stays_bounded(alice, model, django_assert_max_num_queries):
-    _, key = ApiKey.issue(alice)
-    _job(alice, model)
-    queued = _job(alice, model, JobStatus.QUEUED)
+def _a_queued_job_with_a_worker(owner: Any, model: AIModel) -> tuple[Client, Job]:
+    """A client with `owner`'s key, which has read the job once (key checked)."""
+    _, key = ApiKey.issue(owner)
+    _job(owner, model)  # a recent run, for the ETA
+    queued = _job(owner, model, JobStatus.QUEUED)
     Worker.objects.create(node="w@h", hostname="h", pid=1, queues="text", pool="solo", version="t")
     client = bearer(key)
     client.get(f"/api/v1/jobs/{queued.id}")
+    return client, queued
+
+
+def test_a_queued_jobs_status_read_stays_bounded(alice, model, django_assert_max_num_queries):
+    client, queued = _a_queued_job_with_a_worker(alice, model)
     with django_assert_max_num_queries(8):  # the job, artifacts, workers, ETA and place
         body = client.get(f"/api/v1/jobs/{queued.id}").json()
     assert body["queue_position"] == 1 and body["waiting"].startswith("#1 in queue 'text'")
@@ -182,12 +188,7 @@ def test_status_reads_of_one_queue_share_its_order_for_a_moment(
 ):
     settings.GENHUB_QUEUE_READ_SECONDS = 60
     shared_reads.forget_all()
-    _, key = ApiKey.issue(alice)
-    _job(alice, model)
-    first = _job(alice, model, JobStatus.QUEUED)
-    Worker.objects.create(node="w@h", hostname="h", pid=1, queues="text", pool="solo", version="t")
-    client = bearer(key)
-    client.get(f"/api/v1/jobs/{first.id}")
+    client, first = _a_queued_job_with_a_worker(alice, model)
     with django_assert_max_num_queries(2):  # the job and its artifacts: the rest is shared
         body = client.get(f"/api/v1/jobs/{first.id}").json()
     assert body["queue_position"] == 1 and body["eta_basis"] == "recent runs"
