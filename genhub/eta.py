@@ -47,17 +47,7 @@ def add_etas(jobs: Sequence[Job], worker_queues: Sequence[set[str]]) -> None:
         return
     now = timezone.now()
     queues = frozenset(job.model.job_queue for job in active if job.status == JobStatus.QUEUED)
-    # Every user's active jobs in those queues, in the order they will start:
-    # what the page's queued jobs wait behind. Shared by the process's status
-    # reads for a moment (genhub/shared_reads.py), unless a queued job here is
-    # newer than the order kept.
-    in_queues, orders = shared_read(("queue order", queues), lambda: _queue_order(queues))
-    places = {row["id"]: place for order in orders.values() for place, row in enumerate(order, 1)}
-    if any(job.status == JobStatus.QUEUED and job.id not in places for job in active):
-        in_queues, orders = shared_read(
-            ("queue order", queues), lambda: _queue_order(queues), fresh=True
-        )
-        places = {r["id"]: place for order in orders.values() for place, r in enumerate(order, 1)}
+    in_queues, orders, places = _kept_queue_order(queues, active)
     models = frozenset({job.model_id for job in active} | {r["model_id"] for r in in_queues})
     rates = shared_read(("run times", models), lambda: _seconds_per_work(set(models)))
     waits = _waits(in_queues, orders, rates, now)
@@ -79,6 +69,21 @@ def add_etas(jobs: Sequence[Job], worker_queues: Sequence[set[str]]) -> None:
             job.eta_start = now + timedelta(seconds=ahead / workers)
             job.eta = job.eta_start + timedelta(seconds=expected)
             job.eta_basis = RECENT_RUNS
+
+
+def _kept_queue_order(queues: frozenset[str], active: Sequence[Job]) -> tuple[Any, Any, Any]:
+    """Every user's active jobs in `queues`, their order by queue (what the
+    page's queued jobs wait behind) and each queued one's place. Shared by the
+    process's status reads for a moment (genhub/shared_reads.py), unless a
+    queued job of `active` is newer than the order kept: then read again."""
+    for fresh in (False, True):
+        in_queues, orders = shared_read(
+            ("queue order", queues), lambda: _queue_order(queues), fresh=fresh
+        )
+        places = {r["id"]: place for order in orders.values() for place, r in enumerate(order, 1)}
+        if all(job.status != JobStatus.QUEUED or job.id in places for job in active):
+            break
+    return in_queues, orders, places
 
 
 def _queue_order(
