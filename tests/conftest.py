@@ -3,6 +3,7 @@ but sees only their own jobs, operator sees all), their keys, tiny models, and
 the live service for end-to-end tests."""
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,10 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission
+from django.core.management.base import CommandError
+from django.db.utils import OperationalError
 from django.test import Client as DjangoClient
+from django.test import TransactionTestCase
 
 from genhub import log_context
 from genhub.models import AIModel, ApiKey
@@ -19,6 +23,28 @@ from tests.stack import Client, WebServer, Worker, database_url
 
 def _quiet(message: str) -> None:
     pass
+
+
+_flush_database = TransactionTestCase._fixture_teardown
+
+
+def _flush_database_again_after_a_deadlock(self: TransactionTestCase) -> None:
+    """A transactional test ends by truncating every table in one statement,
+    while the stack's workers go on with their sweeps and beats. A worker's join
+    locks its tables in another order than TRUNCATE does, so PostgreSQL may end
+    the flush as a deadlock's victim; the next try finds the worker's statement
+    gone."""
+    for attempt in range(3):
+        try:
+            _flush_database(self)
+            return
+        except CommandError as error:
+            if attempt == 2 or not isinstance(error.__cause__, OperationalError):
+                raise
+            time.sleep(0.5)
+
+
+TransactionTestCase._fixture_teardown = _flush_database_again_after_a_deadlock  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)

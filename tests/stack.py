@@ -106,6 +106,24 @@ class Worker(Process):
             log,
         )
 
+    def stop(self) -> None:
+        """A clean shutdown as a container runtime or `make run` asks for it:
+        SIGTERM to the main process only, which finishes its running jobs and
+        ends its pool. SIGTERM to the whole group would kill pool processes
+        mid-job, and the main process would fork new ones (which report in)
+        while it shuts down."""
+        if self.handle.poll() is None:
+            self.handle.send_signal(signal.SIGTERM)
+            try:
+                self.handle.wait(60)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.handle.pid, signal.SIGKILL)  # whatever is left of the group
+        except ProcessLookupError:
+            pass
+        self.handle.wait(5)
+
 
 def uvicorn_command(port: int, workers: int = 1) -> list[str]:
     """The web process as `make run` and the deploy files serve it, on this machine."""
