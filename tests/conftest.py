@@ -25,7 +25,7 @@ def _quiet(message: str) -> None:
     pass
 
 
-_flush_database = TransactionTestCase._fixture_teardown
+_flush_database = TransactionTestCase._fixture_teardown  # type: ignore[attr-defined]
 
 
 def _flush_database_again_after_a_deadlock(self: TransactionTestCase) -> None:
@@ -44,7 +44,7 @@ def _flush_database_again_after_a_deadlock(self: TransactionTestCase) -> None:
             time.sleep(0.5)
 
 
-TransactionTestCase._fixture_teardown = _flush_database_again_after_a_deadlock  # type: ignore[method-assign]
+TransactionTestCase._fixture_teardown = _flush_database_again_after_a_deadlock  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
