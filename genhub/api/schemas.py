@@ -153,9 +153,14 @@ def job_links(job: Job, request: HttpRequest | None) -> dict[str, str]:
     }
 
 
-def job_out(job: Job, request: HttpRequest | None) -> dict[str, Any]:
-    """A job as clients see it (`request` None: for a webhook). For a page of jobs, call add_waiting_notes() on
-    the page first: a few queries for all of them instead of some per active job."""
+def job_out(
+    job: Job, request: HttpRequest | None, artifacts: list[Artifact] | None = None
+) -> dict[str, Any]:
+    """A job as clients see it (`request` None: for a webhook), with `artifacts`
+    when the caller read them already. For a page of jobs, call add_waiting_notes()
+    on the page first: a few queries for all of them instead of some per active job."""
+    if artifacts is None:
+        artifacts = list(job.artifacts.all())
     if not job.is_terminal and not job.eta_basis:
         add_waiting_notes([job])
     return {
@@ -180,7 +185,7 @@ def job_out(job: Job, request: HttpRequest | None) -> dict[str, Any]:
         "created_at": job.created_at,
         "started_at": job.started_at,
         "finished_at": job.finished_at,
-        "artifacts": [artifact_out(a, request) for a in job.artifacts.all()],
+        "artifacts": [artifact_out(a, request) for a in artifacts],
         "links": job_links(job, request),
     }
 
