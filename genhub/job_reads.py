@@ -1,62 +1,39 @@
-"""The job a status read answers with, in three short hand-written statements.
+"""A job's artifacts, for its status read, in one hand-written statement.
 
 `GET /api/v1/jobs/{id}` is the request clients make most: every polling client
-asks it again and again. Through the ORM its two queries (the job with its
-model, then its artifacts) were compiled anew on every request, and compiling
-cost more than running them: 3.0 ms of a read against 0.8 ms for the same rows
-through raw statements on this machine (docs/benchmarks.md, web tier). Raw
-querysets still turn each column into its Python value as the ORM would, so the
-job, its model and its artifacts are ordinary instances.
+asks it again and again. Through the ORM its artifacts came by
+`prefetch_related`, whose query was built and compiled anew on every request:
+more than half of the read's database work, for a list that is most often
+empty (docs/benchmarks.md, web tier). A raw queryset still turns each column
+into its Python value as the ORM does, so the artifacts are ordinary instances.
 """
 
 from functools import cache
 from typing import Any
-from uuid import UUID
 
 from django.db import connection
 
-from genhub.models import AIModel, Artifact, Job
-from genhub.models.job import VIEW_ALL_JOBS
+from genhub.models import Artifact
 
 
-def visible_job(user: Any, job_id: UUID) -> tuple[Job, list[Artifact]] | None:
-    """Job `job_id` with its model and artifacts, if `user` may see it (as
-    Job.objects.visible_to decides); None otherwise."""
-    if not user.is_authenticated:
-        return None
-    pk = Job._meta.get_field("id").get_db_prep_value(job_id, connection)
-    if user.has_perm(VIEW_ALL_JOBS):
-        jobs = Job.objects.raw(_statements()["job"], [pk])
-    else:
-        jobs = Job.objects.raw(_statements()["own_job"], [pk, user.pk])
-    job = next(iter(jobs), None)
-    if job is None:
-        return None
-    # Assigned through the relation, so job.model needs no query of its own.
-    job.model = next(iter(AIModel.objects.raw(_statements()["model"], [job.model_id])))
-    return job, list(Artifact.objects.raw(_statements()["artifacts"], [pk]))
+def artifacts_of(job_id: Any) -> list[Artifact]:
+    """Job `job_id`'s artifacts, in Artifact.Meta.ordering."""
+    pk = Artifact._meta.get_field("job").get_db_prep_value(job_id, connection)
+    return list(Artifact.objects.raw(_statement(), [pk]))
 
 
 @cache
-def _statements() -> dict[str, str]:
-    """The statements, with names quoted for this database (one per process)."""
+def _statement() -> str:
+    """Built from the model's fields once per process, with names quoted for this
+    database, so a new column needs no edit here."""
     quote = connection.ops.quote_name
+    meta: Any = Artifact._meta
 
-    def select_all(model: Any) -> str:
-        columns = ", ".join(quote(field.column) for field in model._meta.concrete_fields)
-        return f"SELECT {columns} FROM {quote(model._meta.db_table)}"
+    def column(name: str) -> str:
+        return quote(meta.get_field(name).column)
 
-    def column(model: Any, name: str) -> str:
-        return quote(model._meta.get_field(name).column)
-
-    job_is = f"{column(Job, 'id')} = %s"
-    # Artifact.Meta.ordering, within one job.
-    artifact_order = f"{column(Artifact, 'role')}, {column(Artifact, 'index')}"
-    return {
-        "job": f"{select_all(Job)} WHERE {job_is}",
-        "own_job": f"{select_all(Job)} WHERE {job_is} AND {column(Job, 'owner')} = %s",
-        "model": f"{select_all(AIModel)} WHERE {column(AIModel, 'id')} = %s",
-        "artifacts": (
-            f"{select_all(Artifact)} WHERE {column(Artifact, 'job')} = %s ORDER BY {artifact_order}"
-        ),
-    }
+    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+    return (
+        f"SELECT {columns} FROM {quote(meta.db_table)} "
+        f"WHERE {column('job')} = %s ORDER BY {column('role')}, {column('index')}"
+    )
