@@ -3,9 +3,9 @@
 `GET /api/v1/jobs/{id}` is the request clients make most: every polling client
 asks it again and again. Through the ORM its artifacts came by
 `prefetch_related`, whose query was built and compiled anew on every request:
-more than half of the read's database work, for a list that is most often
-empty (docs/benchmarks.md, web tier). A raw queryset still turns each column
-into its Python value as the ORM does, so the artifacts are ordinary instances.
+about half of the read's database work (docs/benchmarks.md, web tier). A raw
+queryset still turns each column into its Python value as the ORM does, so the
+artifacts are ordinary instances.
 """
 
 from functools import cache
