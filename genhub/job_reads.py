@@ -1,39 +1,150 @@
-"""A job's artifacts, for its status read, in one hand-written statement.
+"""A job's status read, in two hand-written statements: the job with its model,
+then its artifacts.
 
 `GET /api/v1/jobs/{id}` is the request clients make most: every polling client
-asks it again and again. Through the ORM its artifacts came by
-`prefetch_related`, whose query was built and compiled anew on every request:
-about half of the read's database work (docs/benchmarks.md, web tier). A raw
-queryset still turns each column into its Python value as the ORM does, so the
-artifacts are ordinary instances.
+asks it again and again. Through the ORM its queries were built and compiled
+anew on every request, which cost more than running them: most of the read's
+time in the view (docs/benchmarks.md, web tier). Here the statements are built
+once per process from the models' fields, and each row becomes an instance the
+way the ORM makes one: every column through the same converters
+(`Model.from_db`, with Job's own hook). Who may see a job stays decided in one
+place, `job_visibility()`, which `Job.objects.visible_to` applies too.
 """
 
+import weakref
 from functools import cache
 from typing import Any
+from uuid import UUID
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field, Model
 
-from genhub.models import Artifact
+from genhub.models import AIModel, Artifact, Job
+from genhub.models.job import job_visibility
 
 
-def artifacts_of(job_id: Any) -> list[Artifact]:
-    """Job `job_id`'s artifacts, in Artifact.Meta.ordering."""
-    pk = Artifact._meta.get_field("job").get_db_prep_value(job_id, connection)
-    return list(Artifact.objects.raw(_statement(), [pk]))
+def visible_job(user: Any, job_id: UUID) -> tuple[Job, list[Artifact]] | None:
+    """Job `job_id`, its model set, and its artifacts in Artifact.Meta.ordering,
+    if `user` may see it; None otherwise."""
+    rule = job_visibility(user)
+    if rule is None:
+        return None
+    connection = connections[DEFAULT_DB_ALIAS]
+    reader = _reader(connection)
+    pk = Job._meta.pk.get_db_prep_value(job_id, connection)  # type: ignore[union-attr]
+    names = tuple(sorted(rule))
+    by_rule = [_field(Job, name).get_db_prep_value(rule[name], connection) for name in names]
+    with connection.cursor() as cursor:
+        cursor.execute(_job_statement(connection.vendor, names), [pk, *by_rule])
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        job = reader.instance(Job, row[: reader.width(Job)])
+        # Assigned through the relation, so job.model needs no query of its own.
+        job.model = reader.instance(AIModel, row[reader.width(Job) :])
+        cursor.execute(_artifacts_statement(connection.vendor), [pk])
+        artifacts = [reader.instance(Artifact, values) for values in cursor.fetchall()]
+    return job, artifacts
+
+
+# --- the statements, one per database vendor and rule -----------------------
 
 
 @cache
-def _statement() -> str:
-    """Built from the model's fields once per process, with names quoted for this
-    database, so a new column needs no edit here."""
-    quote = connection.ops.quote_name
-    meta: Any = Artifact._meta
-
-    def column(name: str) -> str:
-        return quote(meta.get_field(name).column)
-
-    columns = ", ".join(quote(field.column) for field in meta.concrete_fields)
+def _job_statement(vendor: str, rule_names: tuple[str, ...]) -> str:
+    quote = _quote(vendor)
+    job, model = _table(Job, quote), _table(AIModel, quote)
+    conditions = [f"{_column(Job, 'id', quote)} = %s"]
+    conditions += [f"{_column(Job, name, quote)} = %s" for name in rule_names]
     return (
-        f"SELECT {columns} FROM {quote(meta.db_table)} "
-        f"WHERE {column('job')} = %s ORDER BY {column('role')}, {column('index')}"
+        f"SELECT {_columns(Job, quote)}, {_columns(AIModel, quote)} FROM {job} "
+        f"INNER JOIN {model} ON {_column(AIModel, 'id', quote)} = {_column(Job, 'model', quote)} "
+        f"WHERE {' AND '.join(conditions)}"
     )
+
+
+@cache
+def _artifacts_statement(vendor: str) -> str:
+    quote = _quote(vendor)
+    # Artifact.Meta.ordering, within one job.
+    order = f"{_column(Artifact, 'role', quote)}, {_column(Artifact, 'index', quote)}"
+    return (
+        f"SELECT {_columns(Artifact, quote)} FROM {_table(Artifact, quote)} "
+        f"WHERE {_column(Artifact, 'job', quote)} = %s ORDER BY {order}"
+    )
+
+
+def _quote(vendor: str) -> Any:
+    """Quoting for the default database, whose vendor keys the caches above."""
+    return connections[DEFAULT_DB_ALIAS].ops.quote_name
+
+
+def _table(model: type[Model], quote: Any) -> str:
+    return quote(model._meta.db_table)
+
+
+def _field(model: type[Model], name: str) -> "Field[Any, Any]":
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field), f"{model.__name__}.{name} is no column"
+    return field
+
+
+def _column(model: type[Model], name: str, quote: Any) -> str:
+    return f"{_table(model, quote)}.{quote(_field(model, name).column)}"
+
+
+def _columns(model: type[Model], quote: Any) -> str:
+    table = _table(model, quote)
+    return ", ".join(f"{table}.{quote(field.column)}" for field in model._meta.concrete_fields)
+
+
+# --- rows into instances ----------------------------------------------------
+
+
+class _RowReader:
+    """Turns a model's columns, in concrete-field order, into an instance as the
+    ORM does: each value through the backend's converters and the field's own
+    (a JSON field's text into objects, SQLite's text into datetimes and UUIDs).
+    Converters belong to one connection, and Django's connections to one thread,
+    so there is a reader per connection."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+        self.converters: dict[type[Model], list[tuple[Any, list[Any]]]] = {}
+
+    def width(self, model: type[Model]) -> int:
+        return len(model._meta.concrete_fields)
+
+    def instance(self, model: type[Model], values: Any) -> Any:
+        if model not in self.converters:
+            self.converters[model] = self._converters(model)
+        values = list(values)
+        for position, (column, converters) in enumerate(self.converters[model]):
+            for convert in converters:
+                values[position] = convert(values[position], column, self.connection)
+        return model.from_db(self.connection.alias, _attnames(model), values)
+
+    def _converters(self, model: type[Model]) -> list[tuple[Any, list[Any]]]:
+        table = model._meta.db_table
+        found = []
+        for field in model._meta.concrete_fields:
+            column = field.get_col(table)
+            backend = self.connection.ops.get_db_converters(column)
+            found.append((column, backend + column.get_db_converters(self.connection)))
+        return found
+
+
+@cache
+def _attnames(model: type[Model]) -> list[str]:
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+_readers: "weakref.WeakKeyDictionary[BaseDatabaseWrapper, _RowReader]" = weakref.WeakKeyDictionary()
+
+
+def _reader(connection: BaseDatabaseWrapper) -> _RowReader:
+    reader = _readers.get(connection)
+    if reader is None:
+        reader = _readers[connection] = _RowReader(connection)
+    return reader

@@ -47,22 +47,42 @@ def test_the_job_lists_its_artifacts(alice_api, artifact):
     assert [a["id"] for a in job["artifacts"]] == [str(artifact.pk)]
 
 
-def test_a_status_reads_hand_built_artifacts_statement_gives_what_the_orm_gives(artifact):
-    """genhub/job_reads.py reads a job's artifacts by hand: the same rows, in the
-    same order, with the same values, as the ORM's."""
-    from genhub.job_reads import artifacts_of
-    from genhub.models import Artifact
+def test_a_status_reads_hand_built_statements_give_what_the_orm_gives(
+    alice, bob, operator, artifact
+):
+    """genhub/job_reads.py reads a job, its model and its artifacts by hand: the
+    same rows, in the same order, with the same values, as the ORM's, and only
+    for those Job.objects.visible_to lets see the job."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from genhub.job_reads import visible_job
+    from genhub.models import Artifact, Job
 
     artifacts.save_output(
         artifact.job, 1, b"second", mime_type="image/png", extension="png", seed=6
     )
-    by_orm = list(Artifact.objects.filter(job=artifact.job_id))
-    by_hand = artifacts_of(artifact.job_id)
-    assert [a.seed for a in by_hand] == [5, 6]
-    fields = [field.attname for field in Artifact._meta.concrete_fields]
-    assert [[getattr(a, f) for f in fields] for a in by_hand] == [
-        [getattr(a, f) for f in fields] for a in by_orm
-    ]
+    Job.objects.filter(pk=artifact.job_id).update(
+        params={"prompt": "a fox", "nested": [1, {"a": None}]}, metrics={"s": 1.5}
+    )
+
+    def values(instance):
+        return [getattr(instance, f.attname) for f in type(instance)._meta.concrete_fields]
+
+    by_orm = Job.objects.select_related("model").get(pk=artifact.job_id)
+    for user in (alice, operator):
+        found = visible_job(user, artifact.job_id)
+        assert found is not None
+        job, by_hand = found
+        assert values(job) == values(by_orm)
+        assert values(job.model) == values(by_orm.model)
+        assert [a.seed for a in by_hand] == [5, 6]
+        assert [values(a) for a in by_hand] == [
+            values(a) for a in Artifact.objects.filter(job=artifact.job_id)
+        ]
+        assert job._state.adding is False and job.model._state.adding is False
+    for user in (bob, AnonymousUser()):
+        assert visible_job(user, artifact.job_id) is None
+        assert not Job.objects.visible_to(user).filter(pk=artifact.job_id).exists()
 
 
 def test_another_user_gets_404_and_an_operator_gets_the_file(bob_api, operator_api, artifact):

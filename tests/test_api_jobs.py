@@ -4,6 +4,7 @@ alice (owner), bob (someone else), staff and an operator."""
 import uuid
 
 import pytest
+from django.urls import reverse
 
 from genhub.jobs import claim_job, submit_job
 from genhub.models import Job
@@ -19,6 +20,10 @@ def test_owner_sees_her_job(alice_api, alice_job):
     assert job["id"] == str(alice_job.id)
     assert job["prompt"] == "alice's secret"
     assert job["links"]["events"] == f"ws://testserver/ws/jobs/{alice_job.id}/"
+    assert job["links"]["self"] == f"http://testserver{reverse('api:job_detail', args=[job['id']])}"
+    assert (
+        job["links"]["cancel"] == f"http://testserver{reverse('api:job_cancel', args=[job['id']])}"
+    )
 
 
 def test_another_users_job_is_404_everywhere(bob_api, alice_job):

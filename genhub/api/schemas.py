@@ -146,11 +146,10 @@ def job_links(job: Job, request: HttpRequest | None) -> dict[str, str]:
     elif settings.GENHUB_PUBLIC_URL:
         # http://host -> ws://host, https://host -> wss://host
         events = "ws" + settings.GENHUB_PUBLIC_URL.removeprefix("http") + events
-    return {
-        "self": absolute_url(reverse("api:job_detail", args=[job.id]), request),
-        "cancel": absolute_url(reverse("api:job_cancel", args=[job.id]), request),
-        "events": events,
-    }
+    # Every job of every read has links, so one reverse: the cancel route is the
+    # detail route's "/cancel" (genhub/api/jobs.py; a test holds the two together).
+    detail = absolute_url(reverse("api:job_detail", args=[job.id]), request)
+    return {"self": detail, "cancel": f"{detail}/cancel", "events": events}
 
 
 def job_out(

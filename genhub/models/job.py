@@ -54,14 +54,26 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def job_visibility(user: "AbstractUser | AnonymousUser") -> dict[str, Any] | None:
+    """Which jobs `user` may see, as field lookups on Job: None for no job (not
+    signed in), {} for every job (VIEW_ALL_JOBS), else their own. The one place
+    this is decided: JobQuerySet.visible_to filters by it, and so does the status
+    read's hand-written statement (genhub/job_reads.py), so a rule here may only
+    use plain `field = value` lookups."""
+    if not user.is_authenticated:
+        return None
+    if user.has_perm(VIEW_ALL_JOBS):
+        return {}
+    return {"owner_id": user.pk}
+
+
 class JobQuerySet(models.QuerySet["Job"]):
     def visible_to(self, user: "AbstractUser | AnonymousUser") -> "JobQuerySet":
         """Jobs `user` may see: their own, or all of them with VIEW_ALL_JOBS."""
-        if not user.is_authenticated:
+        rule = job_visibility(user)
+        if rule is None:
             return self.none()
-        if user.has_perm(VIEW_ALL_JOBS):
-            return self.all()
-        return self.filter(owner=user)
+        return self.filter(**rule)
 
     def with_queue_name(self) -> "JobQuerySet":
         """Each job with the queue it was sent to (`queue_name`): its model's own
