@@ -1,5 +1,5 @@
 """A job's status read, in two hand-written statements: the job with its model,
-then its artifacts.
+then its artifacts; and the artifacts of a page of jobs, in one.
 
 `GET /api/v1/jobs/{id}` is the request clients make most: every polling client
 asks it again and again. Through the ORM its queries were built and compiled
@@ -43,9 +43,25 @@ def visible_job(user: Any, job_id: UUID) -> tuple[Job, list[Artifact]] | None:
         job = reader.instance(Job, row[: reader.width(Job)])
         # Assigned through the relation, so job.model needs no query of its own.
         job.model = reader.instance(AIModel, row[reader.width(Job) :])
-        cursor.execute(_artifacts_statement(connection.vendor), [pk])
-        artifacts = [reader.instance(Artifact, values) for values in cursor.fetchall()]
-    return job, artifacts
+    return job, artifacts_by_job([job.pk])[job.pk]
+
+
+def artifacts_by_job(job_ids: list[Any]) -> dict[Any, list[Artifact]]:
+    """The artifacts of each of `job_ids` (a page of jobs: one statement for all),
+    in Artifact.Meta.ordering; an empty list for a job with none."""
+    found: dict[Any, list[Artifact]] = {job_id: [] for job_id in job_ids}
+    if not job_ids:
+        return found
+    connection = connections[DEFAULT_DB_ALIAS]
+    reader = _reader(connection)
+    job_field = _field(Artifact, "job")
+    pks = [job_field.get_db_prep_value(job_id, connection) for job_id in job_ids]
+    with connection.cursor() as cursor:
+        cursor.execute(_artifacts_statement(connection.vendor, len(pks)), pks)
+        for values in cursor.fetchall():
+            artifact = reader.instance(Artifact, values)
+            found[artifact.job_id].append(artifact)
+    return found
 
 
 # --- the statements, one per database vendor and rule -----------------------
@@ -65,13 +81,17 @@ def _job_statement(vendor: str, rule_names: tuple[str, ...]) -> str:
 
 
 @cache
-def _artifacts_statement(vendor: str) -> str:
+def _artifacts_statement(vendor: str, job_count: int) -> str:
     quote = _quote(vendor)
-    # Artifact.Meta.ordering, within one job.
-    order = f"{_column(Artifact, 'role', quote)}, {_column(Artifact, 'index', quote)}"
+    job = _column(Artifact, "job", quote)
+    order = ", ".join(
+        _column(Artifact, str(name).removeprefix("-"), quote)
+        + (" DESC" if str(name).startswith("-") else "")
+        for name in Artifact._meta.ordering or ["id"]
+    )
     return (
         f"SELECT {_columns(Artifact, quote)} FROM {_table(Artifact, quote)} "
-        f"WHERE {_column(Artifact, 'job', quote)} = %s ORDER BY {order}"
+        f"WHERE {job} IN ({', '.join(['%s'] * job_count)}) ORDER BY {order}"
     )
 
 

@@ -168,3 +168,20 @@ def test_an_image_stored_without_a_thumbnail_gets_a_small_one_once(alice_api, al
     assert big.thumbnail.name.endswith("-thumb.jpg")  # kept: made once
     clip = artifacts.save_output(job, 1, b"RIFF", mime_type="audio/wav", extension="wav")
     assert alice_api.get(f"/api/v1/artifacts/{clip.pk}/thumbnail").status_code == 404
+
+
+def test_a_page_of_jobs_lists_each_jobs_own_artifacts_in_order(alice, alice_api, artifact):
+    """The job list reads every job's artifacts in one statement
+    (genhub/job_reads.py): each job gets its own, in the order its status read gives."""
+    artifacts.save_output(
+        artifact.job, 1, b"second", mime_type="image/png", extension="png", seed=6
+    )
+    other = submit_job(alice, "image", None, {"prompt": "an owl"})
+    artifacts.save_output(other, 0, b"owl", mime_type="image/png", extension="png", seed=9)
+    bare = submit_job(alice, "image", None, {"prompt": "nothing yet"})
+    page = {job["id"]: job for job in alice_api.get("/api/v1/jobs").json()["items"]}
+    assert [a["seed"] for a in page[str(artifact.job_id)]["artifacts"]] == [5, 6]
+    assert [a["seed"] for a in page[str(other.pk)]["artifacts"]] == [9]
+    assert page[str(bare.pk)]["artifacts"] == []
+    for job_id, job in page.items():
+        assert job["artifacts"] == alice_api.get(f"/api/v1/jobs/{job_id}").json()["artifacts"]

@@ -13,7 +13,7 @@ from pydantic import ConfigDict
 from genhub.api.auth import caller
 from genhub.api.schemas import ErrorOut, JobOut, JobPage, QueryText, job_out
 from genhub.job_deletion import MAX_IDS, STILL_ACTIVE, delete_jobs
-from genhub.job_reads import visible_job
+from genhub.job_reads import artifacts_by_job, visible_job
 from genhub.jobs import cancel_job
 from genhub.models import Job, JobStatus
 from genhub.waiting import add_waiting_notes
@@ -34,11 +34,7 @@ class JobFilters(Schema):
 
 
 def _visible_jobs(request: HttpRequest) -> Any:
-    return (
-        Job.objects.visible_to(caller(request))
-        .select_related("model")
-        .prefetch_related("artifacts")
-    )
+    return Job.objects.visible_to(caller(request)).select_related("model")
 
 
 @router.get("", response=JobPage, url_name="job_list")
@@ -54,13 +50,14 @@ def list_jobs(request: HttpRequest, filters: Query[JobFilters]) -> dict[str, Any
     start = (filters.page - 1) * filters.page_size
     items = list(jobs[start : start + filters.page_size])
     add_waiting_notes(items)
+    artifacts = artifacts_by_job([job.pk for job in items])  # one statement for the page
     next_url = None
     if start + filters.page_size < count:
         query = request.GET.copy()
         query["page"] = str(filters.page + 1)
         next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
     return {
-        "items": [job_out(job, request) for job in items],
+        "items": [job_out(job, request, artifacts[job.pk]) for job in items],
         "count": count,
         "page": filters.page,
         "page_size": filters.page_size,

@@ -1,11 +1,12 @@
 """How jobs and models look from outside (REST bodies and WebSocket snapshots)."""
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Any
 
 from django.conf import settings
 from django.http import HttpRequest
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from ninja import Schema
 from pydantic import AfterValidator, BaseModel
 
@@ -146,10 +147,18 @@ def job_links(job: Job, request: HttpRequest | None) -> dict[str, str]:
     elif settings.GENHUB_PUBLIC_URL:
         # http://host -> ws://host, https://host -> wss://host
         events = "ws" + settings.GENHUB_PUBLIC_URL.removeprefix("http") + events
-    # Every job of every read has links, so one reverse: the cancel route is the
-    # detail route's "/cancel" (genhub/api/jobs.py; a test holds the two together).
-    detail = absolute_url(reverse("api:job_detail", args=[job.id]), request)
+    # Every job of every read and page has links, and reverse() is a large part
+    # of a job's answer: the routes are found once (a test holds them to reverse).
+    detail = absolute_url(f"{get_script_prefix()}{_jobs_route()}/{job.id}", request)
     return {"self": detail, "cancel": f"{detail}/cancel", "events": events}
+
+
+@cache
+def _jobs_route() -> str:
+    """The job list's path after the script prefix ("api/v1/jobs"). A job's own
+    route is this and "/<id>", its cancel route that and "/cancel"
+    (genhub/api/jobs.py)."""
+    return reverse("api:job_list").removeprefix(get_script_prefix())
 
 
 def job_out(
