@@ -1,5 +1,5 @@
-"""A job's status read, in two hand-written statements: the job with its model,
-then its artifacts; and the artifacts of a page of jobs, in one.
+"""A job's status read, in one hand-written statement: the job, its model and
+its artifacts; and the artifacts of a page of jobs, in one more.
 
 `GET /api/v1/jobs/{id}` is the request clients make most: every polling client
 asks it again and again. Through the ORM its queries were built and compiled
@@ -37,13 +37,19 @@ def visible_job(user: Any, job_id: UUID) -> tuple[Job, list[Artifact]] | None:
     by_rule = [_field(Job, name).get_db_prep_value(rule[name], connection) for name in names]
     with connection.cursor() as cursor:
         cursor.execute(_job_statement(connection.vendor, names), [pk, *by_rule])
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        job = reader.instance(Job, row[: reader.width(Job)])
-        # Assigned through the relation, so job.model needs no query of its own.
-        job.model = reader.instance(AIModel, row[reader.width(Job) :])
-    return job, artifacts_by_job([job.pk])[job.pk]
+        rows = cursor.fetchall()
+    if not rows:
+        return None
+    # One row per artifact (or one with no artifact): the job's and its model's
+    # columns repeat on each, and are read from the first.
+    model_at, artifact_at = reader.width(Job), reader.width(Job) + reader.width(AIModel)
+    job = reader.instance(Job, rows[0][:model_at])
+    # Assigned through the relation, so job.model needs no query of its own.
+    job.model = reader.instance(AIModel, rows[0][model_at:artifact_at])
+    artifacts = [
+        reader.instance(Artifact, row[artifact_at:]) for row in rows if row[artifact_at] is not None
+    ]
+    return job, artifacts
 
 
 def artifacts_by_job(job_ids: list[Any]) -> dict[Any, list[Artifact]]:
@@ -69,14 +75,18 @@ def artifacts_by_job(job_ids: list[Any]) -> dict[Any, list[Artifact]]:
 
 @cache
 def _job_statement(vendor: str, rule_names: tuple[str, ...]) -> str:
+    """The job, its model and its artifacts in one round trip: a polling client's
+    read is mostly waiting on the database, once per statement."""
     quote = _quote(vendor)
-    job, model = _table(Job, quote), _table(AIModel, quote)
+    job, model, artifact = _table(Job, quote), _table(AIModel, quote), _table(Artifact, quote)
     conditions = [f"{_column(Job, 'id', quote)} = %s"]
     conditions += [f"{_column(Job, name, quote)} = %s" for name in rule_names]
+    columns = ", ".join(_columns(each, quote) for each in (Job, AIModel, Artifact))
     return (
-        f"SELECT {_columns(Job, quote)}, {_columns(AIModel, quote)} FROM {job} "
+        f"SELECT {columns} FROM {job} "
         f"INNER JOIN {model} ON {_column(AIModel, 'id', quote)} = {_column(Job, 'model', quote)} "
-        f"WHERE {' AND '.join(conditions)}"
+        f"LEFT OUTER JOIN {artifact} ON {_column(Artifact, 'job', quote)} = {_column(Job, 'id', quote)} "
+        f"WHERE {' AND '.join(conditions)} ORDER BY {_artifact_order(quote)}"
     )
 
 
@@ -84,14 +94,18 @@ def _job_statement(vendor: str, rule_names: tuple[str, ...]) -> str:
 def _artifacts_statement(vendor: str, job_count: int) -> str:
     quote = _quote(vendor)
     job = _column(Artifact, "job", quote)
-    order = ", ".join(
+    return (
+        f"SELECT {_columns(Artifact, quote)} FROM {_table(Artifact, quote)} "
+        f"WHERE {job} IN ({', '.join(['%s'] * job_count)}) ORDER BY {_artifact_order(quote)}"
+    )
+
+
+def _artifact_order(quote: Any) -> str:
+    """Artifact.Meta.ordering, in SQL."""
+    return ", ".join(
         _column(Artifact, str(name).removeprefix("-"), quote)
         + (" DESC" if str(name).startswith("-") else "")
         for name in Artifact._meta.ordering or ["id"]
-    )
-    return (
-        f"SELECT {_columns(Artifact, quote)} FROM {_table(Artifact, quote)} "
-        f"WHERE {job} IN ({', '.join(['%s'] * job_count)}) ORDER BY {order}"
     )
 
 
