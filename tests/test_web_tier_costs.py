@@ -240,3 +240,14 @@ def test_the_asgi_app_serves_requests_one_after_another_on_one_kept_thread(alice
     # find none idle yet and start another: a few, not one.
     assert len(threads) <= 5 and threading.get_ident() not in threads
     assert len(django_asgi_app.threads._threads) <= 5
+
+
+def test_the_version_answers_without_a_key_or_a_query(db, django_assert_num_queries):
+    """GET /api/v1/version: the API's trivial endpoint (bench/web.py measures
+    the status read against it), and what a client checks before it sends work."""
+    import genhub
+
+    with django_assert_num_queries(0):
+        response = Client().get("/api/v1/version")
+    assert response.status_code == 200
+    assert response.json() == {"version": genhub.__version__, "api": "1"}

@@ -9,9 +9,11 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooMany
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
+from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+import genhub
 from genhub import modalities
 from genhub.api.account import router as account_router
 from genhub.api.artifacts import router as artifacts_router
@@ -149,6 +151,18 @@ def service_unreachable(request: HttpRequest, exc: Exception) -> HttpResponse:
     response = unavailable(request, exc)
     assert response is not None  # each class above is one `unavailable` answers
     return response
+
+
+class VersionOut(Schema):
+    version: str
+    api: str
+
+
+@api.get("/version", auth=None, response=VersionOut, url_name="version", tags=["service"])
+def version(request: HttpRequest) -> dict[str, str]:
+    """GenHub's version and the API's, with no key and no query: a client or a
+    script checks what it talks to before it sends work."""
+    return {"version": genhub.__version__, "api": api.version}
 
 
 api.add_router("/jobs", jobs_router)
