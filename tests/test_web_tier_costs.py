@@ -251,3 +251,33 @@ def test_the_version_answers_without_a_key_or_a_query(db, django_assert_num_quer
         response = Client().get("/api/v1/version")
     assert response.status_code == 200
     assert response.json() == {"version": genhub.__version__, "api": "1"}
+
+
+def test_the_status_reads_answer_is_the_one_jobout_gives(alice, model):
+    """GET /api/v1/jobs/{id} renders job_out's answer itself, unchecked by ninja
+    (genhub/api/jobs.py): it must be, byte for byte after parsing, what the job
+    list gives for the same job, which ninja validates against JobOut."""
+    import json
+
+    from genhub import artifacts
+
+    client, queued = _a_queued_job_with_a_worker(alice, model)
+    finished = _job(alice, model)
+    Job.objects.filter(pk=finished.pk).update(
+        progress=1, result={"text": "hi", "usage": {"completion_tokens": 1}}, metrics={"s": 1}
+    )
+    artifacts.save_output(finished, 0, b"x", mime_type="audio/wav", extension="wav", seed=3)
+    failed = _job(alice, model, JobStatus.FAILED)
+    Job.objects.filter(pk=failed.pk).update(error="The model ran out of memory.")
+    listed = {job["id"]: job for job in client.get("/api/v1/jobs").json()["items"]}
+    for job in (finished, failed, queued):
+        response = client.get(f"/api/v1/jobs/{job.id}")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        read, item = response.json(), listed[str(job.id)]
+        if job is queued:  # seconds to go are counted again at each read
+            for name in ("eta", "eta_seconds", "eta_start_seconds"):
+                assert type(read.pop(name)) is type(item.pop(name))
+        # json.dumps tells 1 from 1.0, which == does not.
+        assert json.dumps(read, sort_keys=True) == json.dumps(item, sort_keys=True)
+        assert list(read) == [name for name in list(item) if name in read]

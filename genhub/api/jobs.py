@@ -5,9 +5,10 @@ a job that has ended is deleted (genhub/job_deletion.py)."""
 from typing import Any
 from uuid import UUID
 
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema
+from ninja.renderers import JSONRenderer
 from pydantic import ConfigDict
 
 from genhub.api.auth import caller
@@ -19,6 +20,9 @@ from genhub.models import Job, JobStatus
 from genhub.waiting import add_waiting_notes
 
 router = Router(tags=["jobs"])
+
+# What ninja renders every answer of the API with (genhub/api/root.py sets no other).
+_JSON = JSONRenderer()
 
 
 class JobFilters(Schema):
@@ -104,13 +108,17 @@ def delete_many(request: HttpRequest, body: DeleteJobsIn) -> dict[str, Any]:
 
 
 @router.get("/{job_id}", response={200: JobOut, 404: ErrorOut}, url_name="job_detail")
-def get_job(request: HttpRequest, job_id: UUID) -> dict[str, Any]:
-    # The request clients make most: read by hand (genhub/job_reads.py).
+def get_job(request: HttpRequest, job_id: UUID) -> HttpResponse:
+    # The request clients make most: read by hand (genhub/job_reads.py), and
+    # rendered as it is, not validated again against JobOut by ninja (a tenth of
+    # the read). job_out is the one builder of a job's answer, and the tests hold
+    # this answer to JobOut's (test_web_tier_costs.py, the schemathesis run).
     found = visible_job(caller(request), job_id)
     if found is None:
         raise Http404("No such job.")
     job, artifacts = found
-    return job_out(job, request, artifacts)
+    answer = _JSON.render(request, job_out(job, request, artifacts), response_status=200)
+    return HttpResponse(answer, content_type=f"{_JSON.media_type}; charset={_JSON.charset}")
 
 
 @router.post(
