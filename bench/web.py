@@ -216,14 +216,15 @@ def spread(values: list[float]) -> str:
 
 def report(rounds: list[dict[str, Measure]]) -> bool:
     rps = {name: [r[name].requests_per_second for r in rounds] for name in TARGETS}
-    ratios = {
-        name: [r[name].requests_per_second / r["trivial"].requests_per_second for r in rounds]
-        for name in TARGETS
-    }
-    to_healthz = {
-        name: [r[name].requests_per_second / r["healthz"].requests_per_second for r in rounds]
-        for name in TARGETS
-    }
+
+    def ratios_to(base: str) -> dict[str, list[float]]:
+        """Each target's requests/s over `base`'s, round by round."""
+        return {
+            name: [r[name].requests_per_second / r[base].requests_per_second for r in rounds]
+            for name in TARGETS
+        }
+
+    ratios, to_healthz = ratios_to("trivial"), ratios_to("healthz")
     print(
         f"\n{'target':<18}{'req/s median':>14}{'min-max':>20}{'vs trivial':>12}{'min-max':>14}"
         f"{'vs healthz':>12}{'min-max':>14}"

@@ -42,7 +42,8 @@ def visible_job(user: Any, job_id: UUID) -> tuple[Job, list[Artifact]] | None:
         return None
     # One row per artifact (or one with no artifact): the job's and its model's
     # columns repeat on each, and are read from the first.
-    model_at, artifact_at = reader.width(Job), reader.width(Job) + reader.width(AIModel)
+    model_at = len(_attnames(Job))
+    artifact_at = model_at + len(_attnames(AIModel))
     job = reader.instance(Job, rows[0][:model_at])
     # Assigned through the relation, so job.model needs no query of its own.
     job.model = reader.instance(AIModel, rows[0][model_at:artifact_at])
@@ -75,8 +76,7 @@ def artifacts_by_job(job_ids: list[Any]) -> dict[Any, list[Artifact]]:
 
 @cache
 def _job_statement(vendor: str, rule_names: tuple[str, ...]) -> str:
-    """The job, its model and its artifacts in one round trip: a polling client's
-    read is mostly waiting on the database, once per statement."""
+    """The job, its model and its artifacts in one round trip to the database."""
     quote = _quote(vendor)
     job, model, artifact = _table(Job, quote), _table(AIModel, quote), _table(Artifact, quote)
     conditions = [f"{_column(Job, 'id', quote)} = %s"]
@@ -146,9 +146,6 @@ class _RowReader:
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
         self.converters: dict[type[Model], list[tuple[Any, list[Any]]]] = {}
-
-    def width(self, model: type[Model]) -> int:
-        return len(model._meta.concrete_fields)
 
     def instance(self, model: type[Model], values: Any) -> Any:
         if model not in self.converters:
