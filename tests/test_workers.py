@@ -13,6 +13,7 @@ from django.utils import timezone
 import genhub
 from genhub.jobs import submit_job
 from genhub.models import ApiKey, Job, Worker
+from genhub.worker.devices import cpu_computes_bf16
 from tests.stack import ROOT, Client, read_events, read_until_token
 from tests.worker_rows import add_worker
 
@@ -126,6 +127,9 @@ def test_a_worker_reports_its_queues_device_models_and_job(
     assert [m["name"] for m in after["loaded_models"]] == [tiny_text.name]
     assert after["loaded_models"][0]["bytes"] > 0
     assert after["pid"] == busy["pid"] == row["pid"]
+    # With torch loaded, a CPU worker says whether bfloat16 pays off on it.
+    bf16 = ", bfloat16 in hardware" in after["device"]
+    assert bf16 == cpu_computes_bf16(), after["device"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -38,6 +38,19 @@ def pick_dtype(dtype: str, device: str) -> Any:
     return torch.float32
 
 
+def cpu_computes_bf16(torch: Any = None) -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AMX tiles or AVX-512 BF16:
+    recent Xeons, Zen 4). There a bfloat16 model is faster than float32, and a batch
+    of images gains what batching gains on a GPU (docs/models.md, "Precision on
+    CPU"); elsewhere torch emulates bfloat16 and it is slower. `auto` stays float32
+    on every CPU all the same, so a seed gives the same image on any machine.
+    `torch`: the module, from a caller that must not import it itself."""
+    if torch is None:
+        import torch
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")  # torch.cpu, private
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
 def total_memory(device: str) -> int:
     """Bytes of memory on `device`: the GPU's own, or the machine's RAM for 'cpu'."""
     if device.startswith("cuda"):

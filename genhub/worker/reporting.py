@@ -172,7 +172,19 @@ def _device() -> tuple[str, int | None, int | None]:
             free, total = torch.cuda.mem_get_info()
             return torch.cuda.get_device_name(), total, free
     memory = psutil.virtual_memory()
-    return f"cpu ({psutil.cpu_count()} cores)", memory.total, memory.available
+    return f"cpu ({psutil.cpu_count()} cores{_bf16_note()})", memory.total, memory.available
+
+
+def _bf16_note() -> str:
+    """The device's note where the CPU computes bfloat16: where a model set to
+    bfloat16 runs faster than in float32 (docs/models.md, "Precision on CPU")."""
+    from genhub.worker.devices import cpu_computes_bf16
+
+    torch: Any = sys.modules.get("torch")  # never imported here (see _device)
+    try:
+        return ", bfloat16 in hardware" if torch and cpu_computes_bf16(torch) else ""
+    except AttributeError:  # half-built by the warm-up in another thread
+        return ""
 
 
 @worker_process_init.connect
