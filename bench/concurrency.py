@@ -143,14 +143,15 @@ def model_folder(aimodel: Any) -> Path:
     return Path(aimodel.source)
 
 
-def engine_model(running: ExitStack, env: BenchEnvironment, text: Any) -> Any:
-    """Start `transformers serve` on the text model's folder; register it as an engine."""
+def engine_model(running: ExitStack, env: BenchEnvironment, text: Any, dtype: str) -> Any:
+    """Start `transformers serve` on the text model's folder, in `dtype`; register it
+    as an engine."""
     from genhub.models import AIModel
     from genhub.registration import register_model as register
     from tests.engine import EngineServer
 
-    print("Starting transformers serve --continuous-batching...", flush=True)
-    engine = EngineServer(model_folder(text), env.workdir / "engine.log")
+    print(f"Starting transformers serve --continuous-batching --dtype {dtype}...", flush=True)
+    engine = EngineServer(model_folder(text), env.workdir / "engine.log", dtype=dtype)
     running.callback(engine.stop)
     model, _ = register(
         "bench-engine-text",
@@ -174,7 +175,11 @@ def build_paths(env: BenchEnvironment, running: ExitStack, args: argparse.Namesp
     for name in args.paths:
         if name in ("text-inprocess", "text-engine"):
             assert text is not None
-            aimodel = text if name == "text-inprocess" else engine_model(running, env, text)
+            aimodel = (
+                text
+                if name == "text-inprocess"
+                else engine_model(running, env, text, args.engine_dtype)
+            )
             body = {
                 "model": aimodel.name,
                 "prompt": TEXT_PROMPT,
@@ -187,7 +192,8 @@ def build_paths(env: BenchEnvironment, running: ExitStack, args: argparse.Namesp
             from imagegen.tiny import build_random_pipeline
 
             size = "tiny" if args.quick else args.image_model
-            aimodel = random_model("image", size, build_random_pipeline)
+            aimodel = random_model("image", size, build_random_pipeline, dtype=args.image_dtype)
+            print(f"image model {aimodel.name} in {args.image_dtype}", flush=True)
             side = 64 if args.quick else args.image_size
             body = {
                 "model": aimodel.name,
@@ -307,6 +313,26 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> None:
         report(path, rounds)
 
 
+def add_dtype_arguments(parser: argparse.ArgumentParser) -> None:
+    """--engine-dtype and --image-dtype, both defaulting to bench.environment.fast_dtype()."""
+    for name in ("engine", "image"):
+        parser.add_argument(
+            f"--{name}-dtype",
+            choices=["auto", "float32", "bfloat16", "float16"],
+            default=None,
+            help="default: bfloat16 on a CPU that computes it in hardware, else auto",
+        )
+
+
+def resolve_dtypes(args: argparse.Namespace) -> None:
+    """Fill the dtype arguments left unset; call after prepare() (Django settings)."""
+    from bench.environment import fast_dtype
+
+    for name in ("engine_dtype", "image_dtype"):
+        if getattr(args, name, "unset") is None:
+            setattr(args, name, fast_dtype())
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -339,6 +365,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--audio-model", choices=["tiny", "small", "musicgen-small"], default="small"
     )
     parser.add_argument("--audio-duration", type=float, default=5.0)
+    add_dtype_arguments(parser)
     args = parser.parse_args(argv)
     unknown = set(args.paths) - set(PATHS)
     if unknown:
@@ -354,6 +381,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["GENHUB_QUOTA_REQUESTS_PER_MINUTE"] = "0"
     os.environ["GENHUB_QUOTA_MAX_QUEUED"] = "0"
     env = prepare()  # before anything reads Django settings
+    resolve_dtypes(args)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     run(env, args)
     return 0

@@ -23,6 +23,7 @@ bench/concurrency.py's text-engine rounds.
 
     .venv/bin/python bench/engine.py [--text-model smollm2|tiny] [--rounds 8]
                                      [--max-new-tokens 128] [--direct-clients 8]
+                                     [--engine-dtype auto|float32|bfloat16]
 """
 
 import argparse
@@ -76,7 +77,7 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
 
     _, key = bench_user()
     with ExitStack() as running:
-        model = engine_model(running, env, text_model(args))
+        model = engine_model(running, env, text_model(args), args.engine_dtype)
         print("Starting the web server and the engine worker...", flush=True)
         server = WebServer(env.subprocess_env(), env.workdir / "web.log")
         running.callback(server.stop)
@@ -188,6 +189,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=8,
         help="then this many direct streams at once, the engine alone (default 8; 0 skips)",
     )
+    parser.add_argument(
+        "--engine-dtype",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        help="default: bfloat16 on a CPU that computes it in hardware, else auto",
+    )
     args = parser.parse_args(argv)
     args.quick = False  # what bench.concurrency.text_model reads
     return args
@@ -197,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ["GENHUB_QUOTA_REQUESTS_PER_MINUTE"] = "0"
     env = prepare()  # before anything reads Django settings
+    if args.engine_dtype is None:
+        from bench.environment import fast_dtype
+
+        args.engine_dtype = fast_dtype()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)
     return 0 if run(env, args) else 1

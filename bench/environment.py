@@ -63,6 +63,18 @@ def _private_redis() -> str:
     return url
 
 
+def fast_dtype() -> str:
+    """The precision benches run the image model and the engine in: bfloat16 on a
+    CPU that computes it in hardware (genhub.worker.devices.cpu_computes_bf16),
+    where it is the faster one and the one an operator would choose; otherwise
+    `auto` (float32 on CPU, half precision on a GPU). Each bench prints it."""
+    import torch
+
+    from genhub.worker.devices import cpu_computes_bf16
+
+    return "bfloat16" if not torch.cuda.is_available() and cpu_computes_bf16() else "auto"
+
+
 def bench_user() -> tuple[Any, str]:
     """A user with a fresh API key: (user, key)."""
     from django.contrib.auth import get_user_model

@@ -21,6 +21,7 @@ a GPU), `default` (the registered default, sd-turbo from the hub: needs a networ
 
     .venv/bin/python bench/image.py [--model small] [--size 256] [--steps 10]
                                     [--rounds 5] [--batches 1,4]
+                                    [--dtype auto|float32|bfloat16]
 """
 
 import argparse
@@ -92,7 +93,7 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
     else:
         from imagegen.tiny import build_random_pipeline
 
-        aimodel = random_model("image", args.model, build_random_pipeline)
+        aimodel = random_model("image", args.model, build_random_pipeline, dtype=args.dtype)
     _, key = bench_user()
     batches = [int(b) for b in args.batches.split(",")]
 
@@ -173,6 +174,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per batch size")
     parser.add_argument("--batches", default="1,4", help="batch sizes (default 1,4)")
+    parser.add_argument(
+        "--dtype",
+        choices=["auto", "float32", "bfloat16", "float16"],
+        default="auto",
+        help="the random models' precision (default auto: float32 on CPU, as GenHub runs "
+        "a model by default; bfloat16 is what a CPU with AMX would be set to)",
+    )
     return parser.parse_args(argv)
 
 

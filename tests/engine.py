@@ -24,9 +24,11 @@ from tests.stack import Process, _wait_for
 
 class EngineServer(Process):
     """`transformers serve` pinned to one model folder. Being pinned, it answers
-    only requests that name that folder, so `model` is the path."""
+    only requests that name that folder, so `model` is the path. `dtype` is its
+    `--dtype`: benches pass bfloat16 on a CPU that computes it in hardware
+    (docs/models.md, "Precision on CPU")."""
 
-    def __init__(self, model_dir: Path, log: Path) -> None:
+    def __init__(self, model_dir: Path, log: Path, dtype: str = "auto") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.model = str(model_dir)
@@ -58,6 +60,8 @@ class EngineServer(Process):
             str(self.port),
             "--device",
             "cpu",
+            "--dtype",
+            dtype,
             "--log-level",
             "info",
             self.model,  # force_model: loaded at start, the only one it serves
