@@ -86,7 +86,8 @@ def in_turn(waiting: Iterable[Waiting], standings: dict[Any, Standing]) -> list[
 def next_job(queue: str) -> Any | None:
     """The id of the queued job of `queue` that should start now, or None when
     nothing is queued there. Four queries, whatever the queue's length: each
-    user's next job, the users' standings (two for their priorities)."""
+    user's next job, the users' standings (two for their priorities); one when
+    only one user has jobs waiting, the common case, where turns decide nothing."""
     heads = (
         Job.objects.with_queue_name()
         .filter(queue_name=queue, status=JobStatus.QUEUED)  # type: ignore[misc]  # an annotation
@@ -103,6 +104,8 @@ def next_job(queue: str) -> Any | None:
     waiting = [Waiting(*row) for row in heads]
     if not waiting:
         return None
+    if len(waiting) == 1:  # one user waiting: their next job, whatever the standings
+        return waiting[0].id
     by_owner = standings({queue}, {job.owner_id for job in waiting})
     turn = in_turn(waiting, {owner: found for (_, owner), found in by_owner.items()})
     return turn[0].id

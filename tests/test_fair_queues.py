@@ -109,6 +109,19 @@ def test_the_next_claim_takes_the_other_users_job(alice, bob, tiny_text):
     assert second.attempts == 1 and second.worker == "w/1"
 
 
+def test_with_one_user_waiting_the_claim_reads_no_standings(
+    alice, bob, tiny_text, django_assert_num_queries
+):
+    # Turns decide between users only: one user's next job needs no standings.
+    alices = add_jobs(alice, tiny_text, 3)
+    with django_assert_num_queries(1):
+        assert fairness.next_job(tiny_text.job_queue) == alices[0].id
+    (bobs,) = add_jobs(bob, tiny_text, 1)
+    Job.objects.filter(pk=alices[0].pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
+    with django_assert_num_queries(4):  # each user's next job, the standings, priorities
+        assert fairness.next_job(tiny_text.job_queue) == bobs.id
+
+
 def test_a_message_with_nothing_left_to_run_does_nothing(alice, tiny_text):
     (job,) = add_jobs(alice, tiny_text, 1)
     assert claim_job(str(job.id), "w/1").id == job.id
