@@ -1,7 +1,8 @@
 """The web tier: how many requests a second the ASGI app answers, with one client.
 
-The service as it is deployed: uvicorn with two worker processes on
-genhub.asgi:application, on a database of its own (a temporary SQLite file, or
+The service as it is deployed: two uvicorn processes serving
+genhub.asgi:application on one port, as two replicas behind a balancer
+(start_server), on a database of its own (a temporary SQLite file, or
 with --postgres a fresh PostgreSQL database on that server, dropped after). It
 holds one user with an API key, a model, some finished jobs (so queued jobs have
 an ETA from recent runs), a few queued jobs and one live worker.
@@ -136,18 +137,47 @@ def create_data() -> tuple[str, dict[str, Target]]:
 
 
 def start_server(env: BenchEnvironment, running: ExitStack, db_pool: bool) -> str:
+    """WEB_PROCESSES single-process uvicorn servers listening on one port, each on
+    a socket of its own (SO_REUSEPORT), as replicas behind a balancer are. The
+    kernel gives each new connection to one socket by a hash of its addresses, so
+    wrk's connections split about evenly. Under `uvicorn --workers 2` the processes
+    share one socket, and the one that wakes first takes every waiting
+    connection: 16:0 or 14:2 in most rounds (seen with `ss`), and such a round
+    runs on one core, at half the requests/s (docs/benchmarks.md, "Web tier")."""
     from tests.services import free_port
-    from tests.stack import Process, _wait_for, uvicorn_command
+    from tests.stack import Process, _wait_for
 
     port = free_port()
-    args = uvicorn_command(port, workers=WEB_PROCESSES)
     # As the launchers of the web process set it (genhub/settings.py, GENHUB_DB_POOL).
     server_env = {**env.subprocess_env(), "GENHUB_DB_POOL": "1" if db_pool else "0"}
-    server = Process(args, server_env, env.workdir / "web.log")
-    running.callback(server.stop)
     url = f"http://127.0.0.1:{port}"
+    for number in range(WEB_PROCESSES):
+        args = [sys.executable, str(Path(__file__).resolve()), "--serve-on", str(port)]
+        server = Process(args, server_env, env.workdir / f"web-{number}.log")
+        running.callback(server.stop)
+        # Each one, not the port: the first to start answers for both.
+        _wait_for(lambda: _started(server.log), 60, "web server", server.log)
     _wait_for(lambda: _answers(url), 60, "web server", server.log)
     return url
+
+
+def _started(log: Path) -> bool:
+    return log.exists() and "Application startup complete" in log.read_text()
+
+
+def serve_on(port: int) -> None:
+    """One uvicorn server process on its own SO_REUSEPORT socket at `port`, with the
+    options of tests.stack.uvicorn_command."""
+    import socket
+
+    import uvicorn
+
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind(("127.0.0.1", port))
+    config = uvicorn.Config("genhub.asgi:application", ws_per_message_deflate=False)
+    uvicorn.Server(config).run(sockets=[listener])
 
 
 def _answers(url: str) -> bool:
@@ -279,6 +309,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_false",
         help="serve without the PostgreSQL connection pool (to measure what it buys)",
     )
+    parser.add_argument("--serve-on", type=int, metavar="PORT", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -328,6 +359,9 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.serve_on:  # a server process of start_server's
+        serve_on(args.serve_on)
+        return 0
     database_url = postgres_database(args.postgres) if args.postgres else None
     env = prepare(database_url=database_url)  # before anything reads Django settings
     # httpx logs every request at INFO: thousands of lines a second from the client,
