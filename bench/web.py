@@ -46,6 +46,7 @@ import time
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a file: make the project importable
@@ -156,7 +157,7 @@ def start_server(env: BenchEnvironment, running: ExitStack, db_pool: bool) -> st
         server = Process(args, server_env, env.workdir / f"web-{number}.log")
         running.callback(server.stop)
         # Each one, not the port: the first to start answers for both.
-        _wait_for(lambda: _started(server.log), 60, "web server", server.log)
+        _wait_for(partial(_started, server.log), 60, "web server", server.log)
     _wait_for(lambda: _answers(url), 60, "web server", server.log)
     return url
 
