@@ -192,8 +192,18 @@ def build_paths(env: BenchEnvironment, running: ExitStack, args: argparse.Namesp
             from imagegen.tiny import build_random_pipeline
 
             size = "tiny" if args.quick else args.image_model
-            aimodel = random_model("image", size, build_random_pipeline, dtype=args.image_dtype)
-            print(f"image model {aimodel.name} in {args.image_dtype}", flush=True)
+            aimodel = random_model(
+                "image",
+                size,
+                build_random_pipeline,
+                dtype=args.image_dtype,
+                options={"batch_wait_ms": args.image_batch_wait_ms},
+            )
+            print(
+                f"image model {aimodel.name} in {args.image_dtype}, batch_wait_ms "
+                f"{args.image_batch_wait_ms}",
+                flush=True,
+            )
             side = 64 if args.quick else args.image_size
             body = {
                 "model": aimodel.name,
@@ -361,6 +371,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--image-model", choices=["tiny", "small", "sd15"], default="small")
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--image-steps", type=int, default=10)
+    parser.add_argument(
+        "--image-batch-wait-ms",
+        type=int,
+        default=100,
+        help="the image model's options.batch_wait_ms (default 100; 0: no wait)",
+    )
     parser.add_argument(
         "--audio-model", choices=["tiny", "small", "musicgen-small"], default="small"
     )

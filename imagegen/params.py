@@ -36,6 +36,7 @@ MODEL_OPTIONS = frozenset(
         "max_width",
         "max_height",
         "max_batch",  # images one pipeline call may make for queued jobs together
+        "batch_wait_ms",  # how long a batch after a batch waits to fill (genhub/worker/batches.py)
     }
 )
 

@@ -2,14 +2,19 @@
 its own images, seeds, events and outcome (genhub/worker/batches.py)."""
 
 import io
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
+from genhub.jobs import claim_job
 from genhub.models import AIModel, Job
+from genhub.worker import batches
 from tests.stack import read_events, read_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -166,6 +171,77 @@ def test_max_batch_must_be_a_whole_number_from_1(tiny_image):
     assert "max_batch" in tiny_image.config_problems()["options"]
     tiny_image.options = {**tiny_image.options, "max_batch": 8}
     assert tiny_image.config_problems() == {}
+
+
+def test_batch_wait_ms_must_be_whole_milliseconds_up_to_the_limit(tiny_image):
+    for wrong in (-1, 2001, 1.5, "50"):
+        tiny_image.options = {**tiny_image.options, "batch_wait_ms": wrong}
+        assert "batch_wait_ms" in tiny_image.config_problems()["options"], wrong
+    tiny_image.options = {**tiny_image.options, "batch_wait_ms": 100}
+    assert tiny_image.config_problems() == {}
+
+
+def queued_image(owner, model, seed):
+    return Job.objects.create(
+        owner=owner,
+        modality="image",
+        model=model,
+        prompt="a fox",
+        params={"prompt": "a fox", "width": 64, "height": 64, "steps": 3, "seed": seed},
+        enqueued_at=timezone.now(),
+    )
+
+
+def test_a_batch_waits_for_company_only_after_a_batch(alice, tiny_image, monkeypatch):
+    tiny_image.options = {**tiny_image.options, "batch_wait_ms": 600}
+    tiny_image.save()
+    monkeypatch.setattr(batches, "_last_batch_jobs", {})
+
+    def gather(job):
+        claimed = claim_job(str(job.id), "w/1")
+        started = time.monotonic()
+        followers = batches.gather_followers(claimed, "w/1")
+        return followers, time.monotonic() - started
+
+    # The model's last call ran one job (or none yet): no wait.
+    followers, seconds = gather(queued_image(alice, tiny_image, 1))
+    assert followers == [] and seconds < 0.3
+    # After a call of two, a job alone waits the whole 600 ms for company...
+    batches._last_batch_jobs[tiny_image.pk] = 2
+    followers, seconds = gather(queued_image(alice, tiny_image, 2))
+    assert followers == [] and seconds >= 0.6
+    # ...and having found none, the next one starts at once again.
+    followers, seconds = gather(queued_image(alice, tiny_image, 3))
+    assert followers == [] and seconds < 0.3
+
+    # A job that arrives during the wait joins, and the batch goes when full.
+    batches._last_batch_jobs[tiny_image.pk] = 2
+    first = queued_image(alice, tiny_image, 4)
+    late = threading.Timer(0.2, lambda: [queued_image(alice, tiny_image, s) for s in (5, 6, 7)])
+    late.start()
+    followers, seconds = gather(first)
+    late.join()
+    assert len(followers) == 3  # max_batch 4: full, so no more waiting
+    assert 0.2 <= seconds < 0.6
+
+
+def test_a_job_posted_while_the_worker_waits_joins_its_batch(
+    alice_client, image_worker, tiny_image
+):
+    tiny_image.options = {**tiny_image.options, "batch_wait_ms": 2000}
+    tiny_image.save()
+    ask = {"prompt": "a fox", "width": 64, "height": 64, "steps": 3}
+    with worker_busy(alice_client):  # two jobs queued behind it run as one call
+        pair = [alice_client.generate_image(seed=s, **ask) for s in (1, 2)]
+    assert alice_client.wait(pair[0]["id"], {"succeeded"})["metrics"]["batch_jobs"] == 2
+    alice_client.wait(pair[1]["id"], {"succeeded"})
+    # After a batch, a job alone is claimed and waits; one posted 0.3 s later joins it.
+    first = alice_client.generate_image(seed=3, **ask)
+    alice_client.wait(first["id"], {"running"})  # claimed, and waiting for company
+    time.sleep(0.3)
+    second = alice_client.generate_image(seed=4, **ask)
+    done = [alice_client.wait(job["id"], {"succeeded", "failed"}) for job in (first, second)]
+    assert [job["metrics"].get("batch_jobs") for job in done] == [2, 2], done
 
 
 def test_a_failing_batch_fails_each_job_with_the_same_sentence(alice_client, image_worker):

@@ -28,6 +28,8 @@ TEXT_OPTIONS = frozenset({"compile"})
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # The most a model's options.max_batch may allow (images or clips in one call).
 MAX_BATCH_LIMIT = 64
+# The longest a model's options.batch_wait_ms may hold a batch open.
+BATCH_WAIT_LIMIT_MS = 2000
 
 
 class AIModelQuerySet(models.QuerySet["AIModel"]):
@@ -162,7 +164,11 @@ class AIModel(models.Model):
                 f"Unknown option(s) {', '.join(unknown)} for {modality.label.lower()} models; "
                 f"known: {known}."
             )
-        elif problem := _max_batch_problem(self.options) or _compile_problem(self.options):
+        elif problem := (
+            _max_batch_problem(self.options)
+            or _batch_wait_problem(self.options)
+            or _compile_problem(self.options)
+        ):
             problems["options"] = problem
         if not isinstance(self.default_params, dict):
             problems["default_params"] = (
@@ -279,6 +285,18 @@ def _max_batch_problem(options: dict[str, Any]) -> str:
     return (
         f"options.max_batch is how many images or clips one call may make together: a "
         f"whole number from 1 (no batching) to {MAX_BATCH_LIMIT}, not {value!r}."
+    )
+
+
+def _batch_wait_problem(options: dict[str, Any]) -> str:
+    """Why options.batch_wait_ms is unusable, or '' (absent means no wait)."""
+    value = options.get("batch_wait_ms")
+    if value is None or (type(value) is int and 0 <= value <= BATCH_WAIT_LIMIT_MS):
+        return ""
+    return (
+        "options.batch_wait_ms is how long a batch that follows a batch waits for more "
+        f"jobs to join: whole milliseconds from 0 (no wait) to {BATCH_WAIT_LIMIT_MS}, "
+        f"not {value!r}."
     )
 
 

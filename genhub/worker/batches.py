@@ -19,6 +19,8 @@ runner calls `drop()` on a member whose cancel flag it sees; the member ends
 """
 
 import logging
+import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,27 +31,67 @@ from genhub.worker.progress import JobProgress
 log = logging.getLogger(__name__)
 
 
+# Per model, how many jobs this process's last call of it ran. More than one says
+# jobs of it come together, so the next batch may wait for company (gather_followers).
+_last_batch_jobs: dict[Any, int] = {}
+# How often a waiting batch looks for jobs to join it.
+POLL_SECONDS = 0.01
+
+
 def max_batch(job: Job) -> int:
     """How much one call of the job's model may make: options.max_batch (checked
     when the model is saved: a whole number from 1), else the default."""
-    options = job.model.options if isinstance(job.model.options, dict) else {}
-    value = options.get("max_batch")
+    value = _options(job).get("max_batch")
     return value if type(value) is int and value >= 1 else modalities.DEFAULT_MAX_BATCH
 
 
-def claim_followers(first: Job, worker: str) -> list[Job]:
+def batch_wait_seconds(job: Job) -> float:
+    """options.batch_wait_ms (checked when the model is saved) in seconds; 0 without."""
+    value = _options(job).get("batch_wait_ms")
+    return value / 1000 if type(value) is int and value > 0 else 0.0
+
+
+def gather_followers(first: Job, worker: str) -> list[Job]:
+    """The followers `first` runs with (claim_followers). Where the model sets
+    options.batch_wait_ms and this process's last call of the model ran more than
+    one job, a batch that is not full looks again every POLL_SECONDS until it is,
+    or until the wait is over. Jobs that arrive together (several users, or one
+    client's parallel requests) then keep arriving together: each is posted a
+    moment after the previous batch ends, just after the worker claimed the first
+    of them. A job that comes alone after a job that ran alone never waits."""
+    followers = claim_followers(first, worker)
+    if _batch_key(first) is None:
+        return followers
+    wait = batch_wait_seconds(first)
+    if wait > 0 and _last_batch_jobs.get(first.model_id, 1) > 1:
+        started = time.monotonic()
+        deadline = started + wait
+        while _room(first, followers) > 0 and (left := deadline - time.monotonic()) > 0:
+            time.sleep(min(POLL_SECONDS, left))
+            followers += claim_followers(first, worker, taken=followers)
+        log.info(
+            "job %s waited %.0f ms for its batch: %d more",
+            first.id,
+            (time.monotonic() - started) * 1000,
+            len(followers),
+        )
+    _last_batch_jobs[first.model_id] = 1 + len(followers)
+    return followers
+
+
+def claim_followers(first: Job, worker: str, taken: Sequence[Job] = ()) -> list[Job]:
     """Claim, for `worker`, the queued jobs that can run in one call with
-    `first` (already claimed): the fair order, the same model and batch key,
-    while their sizes fit the room left by max_batch. Three queries for the
-    order, then one UPDATE per follower."""
-    modality = modalities.find(first.modality)
-    if first.kind != JobKind.GENERATE or modality is None or modality.batching is None:
+    `first` (already claimed) and `taken` (followers claimed before): the fair
+    order, the same model and batch key, while their sizes fit the room left by
+    max_batch. Three queries for the order, then one UPDATE per follower."""
+    key = _batch_key(first)
+    if key is None:
         return []
-    batching = modality.batching
-    key = batching.key(first.params)
-    room = max_batch(first) - batching.size(first.params)
-    if key is None or room <= 0:
+    room = _room(first, taken)
+    if room <= 0:
         return []
+    batching = modalities.get(first.modality).batching
+    assert batching is not None  # _batch_key said so
     queue = first.model.job_queue
     rows = fairness.active_jobs({queue}, "model_id", "kind", "params")
     followers: list[Job] = []
@@ -68,8 +110,29 @@ def claim_followers(first: Job, worker: str) -> list[Job]:
             followers.append(claimed)
             room -= size
     if followers:
-        log.info("job %s runs in a batch with %d more", first.id, len(followers))
+        log.info("job %s runs in a batch with %d more", first.id, len(taken) + len(followers))
     return followers
+
+
+def _batch_key(job: Job) -> Any:
+    """What a job must share with others to run in one call with them; None when
+    it runs alone (not a generation, a modality that does not batch, or params
+    that cannot share a call, such as an init image)."""
+    modality = modalities.find(job.modality)
+    if job.kind != JobKind.GENERATE or modality is None or modality.batching is None:
+        return None
+    return modality.batching.key(job.params)
+
+
+def _room(first: Job, taken: Sequence[Job]) -> int:
+    """What max_batch leaves after `first` and `taken` (a batchable first job)."""
+    batching = modalities.get(first.modality).batching
+    assert batching is not None
+    return max_batch(first) - sum(batching.size(job.params) for job in (first, *taken))
+
+
+def _options(job: Job) -> dict[str, Any]:
+    return job.model.options if isinstance(job.model.options, dict) else {}
 
 
 @dataclass

@@ -41,7 +41,7 @@ def execute_job(job_id: str, worker: str) -> None:
         return
     bind_job(job.id)  # the job next in turn, which need not be the message's
     try:
-        followers = batches.claim_followers(job, worker)
+        followers = batches.gather_followers(job, worker)
     except DATABASE_ERRORS:
         # Any follower claimed before the error goes back to the queue with the sweep.
         log.exception("job %s: no batch; the database failed while claiming one", job.id)
