@@ -9,12 +9,12 @@ from textgen import defaults
 
 
 def register_default(model_dir: Path, say: Callable[[str], None]) -> AIModel:
-    from textgen.gguf import converted_gguf_dir
+    from textgen.gguf import converted_gguf_dir, is_converted
 
     gguf = defaults.fetch_smollm2_gguf(model_dir, say)
-    say(f"Converting {gguf.name} for transformers (once; about 20 s)...")
-    converted = converted_gguf_dir(str(gguf))
-    say(f"Converted model at {converted}")
+    if not is_converted(str(gguf)):
+        say(f"Converting {gguf.name} for transformers (once; about 20 s)...")
+        say(f"Converted model at {converted_gguf_dir(str(gguf))}")
     model, what = register_model(
         defaults.MODEL_NAME,
         make_default=True,

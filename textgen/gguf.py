@@ -15,6 +15,20 @@ from django.conf import settings
 log = logging.getLogger(__name__)
 
 
+def is_converted(gguf_path: str) -> bool:
+    """Whether converted_gguf_dir would return at once (the file converted already)."""
+    source = Path(gguf_path)
+    return source.is_file() and (_converted_dir(source) / "config.json").exists()
+
+
+def _converted_dir(source: Path) -> Path:
+    """Where `source` converts to: named by its path, size and mtime, so a
+    replaced file converts again."""
+    stat = source.stat()
+    fingerprint = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+    return settings.GENHUB_MODEL_DIR / "converted" / f"{source.stem}-{fingerprint.hexdigest()[:12]}"
+
+
 def converted_gguf_dir(gguf_path: str) -> Path:
     """The converted model folder for `gguf_path`, converting it on first use."""
     source = Path(gguf_path)
@@ -22,11 +36,7 @@ def converted_gguf_dir(gguf_path: str) -> Path:
         from genhub.errors import JobError
 
         raise JobError(f"The GGUF file {source} does not exist. Check the model's source.")
-    stat = source.stat()
-    fingerprint = hashlib.sha256(f"{source.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
-    target = (
-        settings.GENHUB_MODEL_DIR / "converted" / f"{source.stem}-{fingerprint.hexdigest()[:12]}"
-    )
+    target = _converted_dir(source)
     if (target / "config.json").exists():
         return target
     from transformers import AutoModelForCausalLM, AutoTokenizer
