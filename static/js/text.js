@@ -197,6 +197,9 @@ document.addEventListener("DOMContentLoaded", () => {
   async function act(fields) {
     const job = await GenHub.submit(form, { conversation: chatId(), ...fields });
     if (!job) return null;
+    // Followed with its params, before the redraw follows it by id: the live bar
+    // counts its tokens from the start, however soon a fast model ends.
+    jobs.follow(job);
     await reload();
     return job;
   }
