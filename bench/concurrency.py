@@ -323,9 +323,10 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> None:
         report(path, rounds)
 
 
-def add_dtype_arguments(parser: argparse.ArgumentParser) -> None:
-    """--engine-dtype and --image-dtype, both defaulting to bench.environment.fast_dtype()."""
-    for name in ("engine", "image"):
+def add_dtype_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
+    """--NAME-dtype for each name ("engine", "image"); unset, resolve_dtypes fills
+    them with bench.environment.fast_dtype()."""
+    for name in names:
         parser.add_argument(
             f"--{name}-dtype",
             choices=["auto", "float32", "bfloat16", "float16"],
@@ -381,7 +382,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--audio-model", choices=["tiny", "small", "musicgen-small"], default="small"
     )
     parser.add_argument("--audio-duration", type=float, default=5.0)
-    add_dtype_arguments(parser)
+    add_dtype_arguments(parser, "engine", "image")
     args = parser.parse_args(argv)
     unknown = set(args.paths) - set(PATHS)
     if unknown:

@@ -41,6 +41,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.concurrency import add_dtype_arguments, resolve_dtypes  # noqa: E402
 from bench.environment import BenchEnvironment, bench_user, prepare, timed_job  # noqa: E402
 
 GOAL = 0.95
@@ -189,11 +190,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=8,
         help="then this many direct streams at once, the engine alone (default 8; 0 skips)",
     )
-    parser.add_argument(
-        "--engine-dtype",
-        choices=["auto", "float32", "bfloat16", "float16"],
-        help="default: bfloat16 on a CPU that computes it in hardware, else auto",
-    )
+    add_dtype_arguments(parser, "engine")
     args = parser.parse_args(argv)
     args.quick = False  # what bench.concurrency.text_model reads
     return args
@@ -203,10 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     os.environ["GENHUB_QUOTA_REQUESTS_PER_MINUTE"] = "0"
     env = prepare()  # before anything reads Django settings
-    if args.engine_dtype is None:
-        from bench.environment import fast_dtype
-
-        args.engine_dtype = fast_dtype()
+    resolve_dtypes(args)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("openai").setLevel(logging.WARNING)
     return 0 if run(env, args) else 1
