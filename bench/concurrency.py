@@ -48,6 +48,7 @@ if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.environment import (  # noqa: E402
+    DTYPES,
     BenchEnvironment,
     bench_user,
     prepare,
@@ -329,7 +330,7 @@ def add_dtype_arguments(parser: argparse.ArgumentParser, *names: str) -> None:
     for name in names:
         parser.add_argument(
             f"--{name}-dtype",
-            choices=["auto", "float32", "bfloat16", "float16"],
+            choices=DTYPES,
             default=None,
             help="default: bfloat16 on a CPU that computes it in hardware, else auto",
         )

@@ -63,6 +63,10 @@ def _private_redis() -> str:
     return url
 
 
+# AIModel.Dtype's values, readable before Django is set up (argument parsing).
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+
+
 def fast_dtype() -> str:
     """The precision benches run the image model and the engine in: bfloat16 on a
     CPU that computes it in hardware (genhub.worker.devices.cpu_computes_bf16),

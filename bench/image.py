@@ -37,6 +37,7 @@ if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.environment import (  # noqa: E402
+    DTYPES,
     BenchEnvironment,
     bench_user,
     prepare,
@@ -176,7 +177,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batches", default="1,4", help="batch sizes (default 1,4)")
     parser.add_argument(
         "--dtype",
-        choices=["auto", "float32", "bfloat16", "float16"],
+        choices=DTYPES,
         default="auto",
         help="the random models' precision (default auto: float32 on CPU, as GenHub runs "
         "a model by default; bfloat16 is what a CPU with AMX would be set to)",
