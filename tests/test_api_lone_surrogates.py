@@ -62,7 +62,8 @@ def test_a_job_stored_with_a_surrogate_still_shows(alice, root, tiny_text):
     try:
         with transaction.atomic():
             Job.objects.filter(pk=job.pk).update(
-                params={**job.params, "stop": [LONE]}, result={"text": f"a{LONE}b"}
+                params={**job.params, "stop": [LONE]},
+                result={"text": f"a{LONE}b", f"note{LONE}": "x"},
             )
     except DataError:
         # PostgreSQL's jsonb refuses the escape `\ud800` (and every driver refuses
@@ -70,6 +71,9 @@ def test_a_job_stored_with_a_surrogate_still_shows(alice, root, tiny_text):
         # the API, above, is all it takes. SQLite keeps it in its JSON text.
         assert connection.vendor == "postgresql"
         return
+    stored = Job.objects.get(pk=job.pk)
+    assert stored.params["stop"] == ["\ufffd"]
+    assert stored.result == {"text": "a\ufffdb", "note\ufffd": "x"}  # keys too
     client = Client()
     client.force_login(alice)
     page = client.get(f"/jobs/{job.pk}/")

@@ -149,7 +149,11 @@ class Job(models.Model):
         # place. (PostgreSQL refuses to store one at all.)
         job = super().from_db(db, field_names, values, **kw)
         for name in {"params", "result", "metrics"} - job.get_deferred_fields():
-            setattr(job, name, _without_lone_surrogates(getattr(job, name)))
+            value = getattr(job, name)
+            # Looked for first: copying every job's JSON on every read to replace
+            # what is almost never there was a tenth of a status read.
+            if _has_lone_surrogate(value):
+                setattr(job, name, _without_lone_surrogates(value))
         return job
 
     @property
@@ -171,12 +175,28 @@ class Job(models.Model):
         return f"job.{self.id}"
 
 
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.isascii() and _LONE_SURROGATE.search(value) is not None
+    if isinstance(value, dict):
+        return any(
+            _has_lone_surrogate(key) or _has_lone_surrogate(item) for key, item in value.items()
+        )
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(item) for item in value)
+    return False
+
+
 def _without_lone_surrogates(value: Any) -> Any:
-    """`value` (decoded JSON) with every lone surrogate in its strings replaced by U+FFFD."""
+    """`value` (decoded JSON) with every lone surrogate in its strings and keys
+    replaced by U+FFFD."""
     if isinstance(value, str):
         return _LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, dict):
-        return {key: _without_lone_surrogates(item) for key, item in value.items()}
+        return {
+            _without_lone_surrogates(key): _without_lone_surrogates(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_without_lone_surrogates(item) for item in value]
     return value
