@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import gc
 import os
 
 import django
@@ -25,3 +26,22 @@ application = ProtocolTypeRouter(
         "websocket": websocket_auth(URLRouter(websocket_urlpatterns)),
     }
 )
+
+
+def _freeze_what_startup_made() -> None:
+    """Leave the objects of startup out of every later garbage collection.
+
+    The web process holds about 120,000 objects once Django, ninja and pydantic
+    are loaded, and a full collection walks all of them: about 100 ms on a
+    2-core host, seven times in 18 s of status reads (docs/benchmarks.md, "Web
+    tier"), every request in the process waiting meanwhile. They live as long
+    as the process, so they are frozen (gc.freeze) once the URLconf, which
+    imports every view, is loaded; objects made later are collected as before."""
+    from django.urls import get_resolver
+
+    get_resolver().url_patterns  # noqa: B018 (imports the views now, not at the first request)
+    gc.collect()
+    gc.freeze()
+
+
+_freeze_what_startup_made()

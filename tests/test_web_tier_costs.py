@@ -281,3 +281,28 @@ def test_the_status_reads_answer_is_the_one_jobout_gives(alice, model):
         # json.dumps tells 1 from 1.0, which == does not.
         assert json.dumps(read, sort_keys=True) == json.dumps(item, sort_keys=True)
         assert list(read) == [name for name in list(item) if name in read]
+
+
+def test_the_web_process_leaves_what_startup_made_out_of_garbage_collection() -> None:
+    """genhub/asgi.py freezes startup's objects, views included, so a full
+    collection under load walks only what requests made (docs/benchmarks.md)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, sys; import genhub.asgi; "
+        "print(gc.get_freeze_count(), 'genhub.api.jobs' in sys.modules, len(gc.get_objects(2)))"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "genhub.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    frozen, views_loaded, oldest_generation = answer.stdout.split()
+    assert int(frozen) > 50_000, answer.stdout
+    assert views_loaded == "True"
+    assert int(oldest_generation) < int(frozen) // 10  # what is left to walk is small
