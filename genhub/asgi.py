@@ -31,7 +31,7 @@ application = ProtocolTypeRouter(
 def _freeze_what_startup_made() -> None:
     """Leave the objects of startup out of every later garbage collection.
 
-    The web process holds about 120,000 objects once Django, ninja and pydantic
+    The web process holds about 110,000 objects once Django, ninja and pydantic
     are loaded, and a full collection walks all of them: about 100 ms on a
     2-core host, seven times in 18 s of status reads (docs/benchmarks.md, "Web
     tier"), every request in the process waiting meanwhile. They live as long

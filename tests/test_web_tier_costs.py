@@ -4,6 +4,9 @@ that bound once revoked, expired or its user deactivated; its last use is still
 recorded; and the status read keeps to a few queries."""
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -286,10 +289,6 @@ def test_the_status_reads_answer_is_the_one_jobout_gives(alice, model):
 def test_the_web_process_leaves_what_startup_made_out_of_garbage_collection() -> None:
     """genhub/asgi.py freezes startup's objects, views included, so a full
     collection under load walks only what requests made (docs/benchmarks.md)."""
-    import os
-    import subprocess
-    import sys
-
     probe = (
         "import gc, sys; import genhub.asgi; "
         "print(gc.get_freeze_count(), 'genhub.api.jobs' in sys.modules, len(gc.get_objects(2)))"
