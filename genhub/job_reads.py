@@ -36,7 +36,10 @@ def visible_job(user: Any, job_id: UUID) -> tuple[Job, list[Artifact]] | None:
     connection = connections[DEFAULT_DB_ALIAS]
     reader = _reader(connection)
     names = tuple(sorted(rule))
-    values = {name: _field(Job, name).get_db_prep_value(rule[name], connection) for name in names}
+    values = {
+        f"rule_{name}": _field(Job, name).get_db_prep_value(rule[name], connection)
+        for name in names
+    }
     values["id"] = Job._meta.pk.get_db_prep_value(job_id, connection)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute(_job_statement(connection.vendor, names), values)
@@ -85,9 +88,10 @@ def _job_statement(vendor: str, rule_names: tuple[str, ...]) -> str:
     """The job, its model and its artifacts in one round trip to the database."""
     quote = _quote(vendor)
     job, model, artifact = _table(Job, quote), _table(AIModel, quote), _table(Artifact, quote)
-    # A rule's names are Job's column names (job_visibility), never "id" twice.
+    # The rule's placeholders have a prefix of their own: a rule on "id" must
+    # not take the place of the job's id, and so drop a condition.
     conditions = [f"{_column(Job, 'id', quote)} = %(id)s"]
-    conditions += [f"{_column(Job, name, quote)} = %({name})s" for name in rule_names]
+    conditions += [f"{_column(Job, name, quote)} = %(rule_{name})s" for name in rule_names]
     columns = ", ".join(_columns(each, quote) for each in (Job, AIModel, Artifact))
     return (
         f"SELECT {columns} FROM {job} "

@@ -85,6 +85,19 @@ def test_a_status_reads_hand_built_statements_give_what_the_orm_gives(
         assert not Job.objects.visible_to(user).filter(pk=artifact.job_id).exists()
 
 
+def test_a_visibility_rule_on_the_id_keeps_its_own_condition(alice, artifact, monkeypatch):
+    """The statement's placeholders: a rule's value never takes the place of the
+    job's id (genhub/job_reads.py), so the rule's condition is not dropped."""
+    import uuid
+
+    from genhub import job_reads
+
+    monkeypatch.setattr(job_reads, "job_visibility", lambda user: {"id": uuid.uuid4()})
+    assert job_reads.visible_job(alice, artifact.job_id) is None
+    monkeypatch.setattr(job_reads, "job_visibility", lambda user: {"id": artifact.job_id})
+    assert job_reads.visible_job(alice, artifact.job_id) is not None
+
+
 def test_another_user_gets_404_and_an_operator_gets_the_file(bob_api, operator_api, artifact):
     for path in ("", "/file", "/thumbnail"):
         assert bob_api.get(f"/api/v1/artifacts/{artifact.pk}{path}").status_code == 404
