@@ -2,10 +2,12 @@
 recorded as an Artifact row after, so a row never names a half-written file."""
 
 import logging
+from functools import cache
 from typing import Any
+from uuid import UUID
 
 from django.core.files.base import ContentFile
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 from genhub.errors import JobError
 from genhub.models import Artifact, Job
@@ -92,7 +94,21 @@ def read_input_file(value: FileInput, what: str) -> tuple[Artifact, bytes]:
 def links(artifact: Artifact) -> dict[str, str | None]:
     """Paths on this server (the worker knows no host name); clients resolve them
     against the API's address, as a browser does."""
-    thumbnail = (
-        reverse("api:artifact_thumbnail", args=[artifact.pk]) if artifact.thumbnail else None
-    )
-    return {"url": reverse("api:artifact_file", args=[artifact.pk]), "thumbnail_url": thumbnail}
+    # Every artifact of every status read and page has these, and reverse() costs
+    # as much as the rest of an artifact's answer: the route is found once (a
+    # test holds these paths to reverse's).
+    base = f"{get_script_prefix()}{_artifacts_route()}/{artifact.pk}"
+    thumbnail = f"{base}/thumbnail" if artifact.thumbnail else None
+    return {"url": f"{base}/file", "thumbnail_url": thumbnail}
+
+
+_ANY_ID = UUID(int=0)
+
+
+@cache
+def _artifacts_route() -> str:
+    """The path of the artifacts after the script prefix ("api/v1/artifacts"): an
+    artifact's file is this and "/<id>/file", its thumbnail "/<id>/thumbnail"
+    (genhub/api/artifacts.py)."""
+    path = reverse("api:artifact", args=[_ANY_ID]).removeprefix(get_script_prefix())
+    return path.removesuffix(f"/{_ANY_ID}")

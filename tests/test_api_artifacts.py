@@ -2,6 +2,7 @@
 
 import pytest
 from django.test import Client
+from django.urls import reverse, set_script_prefix
 
 from genhub import artifacts
 from genhub.jobs import submit_job
@@ -40,6 +41,23 @@ def test_the_owner_gets_the_file_its_metadata_and_thumbnail(alice_api, artifact)
     assert meta["url"] == f"http://testserver{file_url(artifact)}"
     thumb = alice_api.get(meta["thumbnail_url"])
     assert b"".join(thumb.streaming_content) == b"\xff\xd8thumb"
+
+
+def test_an_artifacts_links_are_the_paths_reverse_gives(artifact):
+    # links() builds them from a route found once; reverse() is what they must equal,
+    # behind a script prefix too (a proxy that mounts GenHub under a path).
+    found = artifacts.links(artifact)
+    assert found["url"] == reverse("api:artifact_file", args=[artifact.pk])
+    assert found["thumbnail_url"] == reverse("api:artifact_thumbnail", args=[artifact.pk])
+    set_script_prefix("/genhub/")
+    try:
+        found = artifacts.links(artifact)
+        assert found["url"] == reverse("api:artifact_file", args=[artifact.pk])
+        assert found["url"].startswith("/genhub/api/")
+    finally:
+        set_script_prefix("/")
+    artifact.thumbnail = None
+    assert artifacts.links(artifact)["thumbnail_url"] is None
 
 
 def test_the_job_lists_its_artifacts(alice_api, artifact):
