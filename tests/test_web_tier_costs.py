@@ -4,6 +4,7 @@ that bound once revoked, expired or its user deactivated; its last use is still
 recorded; and the status read keeps to a few queries."""
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -305,3 +306,55 @@ def test_the_web_process_leaves_what_startup_made_out_of_garbage_collection() ->
     assert int(frozen) > 50_000, answer.stdout
     assert views_loaded == "True"
     assert int(oldest_generation) < int(frozen) // 10  # what is left to walk is small
+
+
+@pytest.mark.django_db(transaction=True)
+def test_relaying_a_jobs_events_takes_no_trip_to_a_thread(alice, model, monkeypatch):
+    # Channels' dispatch closes stale database connections in a thread before
+    # every message; JobConsumer's does not (its reads close their own), and that
+    # trip was most of what an event cost the web process (docs/benchmarks.md).
+    from genhub import events
+    from genhub.api.consumers import JobConsumer
+
+    job = _job(alice, model, JobStatus.RUNNING)
+    trips = []
+
+    async def counted() -> None:
+        trips.append(1)
+
+    monkeypatch.setattr("channels.consumer.aclose_old_connections", counted)
+
+    async def follow() -> list[dict[str, Any]]:
+        # The consumer as the server runs it: ASGI messages in, ASGI messages out.
+        inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        scope = {
+            "type": "websocket",
+            "path": f"/ws/jobs/{job.id}/",
+            "headers": [],
+            "subprotocols": [],
+            "user": alice,
+            "url_route": {"args": (), "kwargs": {"job_id": str(job.id)}},
+        }
+        running = asyncio.create_task(JobConsumer.as_asgi()(scope, inbox.get, outbox.put))
+
+        async def sent() -> dict[str, Any]:
+            message = await asyncio.wait_for(outbox.get(), timeout=10)
+            assert message["type"] == "websocket.send", message
+            return json.loads(message["text"])
+
+        await inbox.put({"type": "websocket.connect"})
+        assert (await asyncio.wait_for(outbox.get(), timeout=10))["type"] == "websocket.accept"
+        got = [await sent()]  # the snapshot
+        for step in (1, 2, 3):
+            job.progress = step / 3
+            await asyncio.to_thread(events.publish, job, "step", state={"step": step, "total": 3})
+            got.append(await sent())
+        await inbox.put({"type": "websocket.disconnect", "code": 1000})
+        await asyncio.wait_for(running, timeout=10)
+        return got
+
+    got = asyncio.run(follow())
+    assert [event["type"] for event in got] == ["snapshot", "step", "step", "step"]
+    assert [event.get("step") for event in got[1:]] == [1, 2, 3]
+    assert trips == []

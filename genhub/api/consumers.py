@@ -5,6 +5,7 @@ import json
 import logging
 from typing import Any
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer, AsyncWebsocketConsumer
 
@@ -65,6 +66,18 @@ class JobConsumer(AsyncJsonWebsocketConsumer):
             # with backoff) instead of an ASGI traceback per attempt.
             log.warning("job socket refused: Redis is unreachable")
             await send({"type": "websocket.close", "code": CLOSE_INTERRUPTED})
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first hops to a thread to close stale database
+        # connections, before every message, for handlers that use the database
+        # directly. These handlers do not: connect's two reads go through
+        # database_sync_to_async, which closes them itself. With a job's every
+        # event a message here, that hop was most of what relaying one cost the
+        # web process (docs/benchmarks.md, "What the web process spends on a job").
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
