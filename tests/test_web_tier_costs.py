@@ -1,7 +1,8 @@
 """What a status read costs, and what its savings must not give away: a key each
 web process trusts for a few seconds (genhub/key_cache.py) is refused within
 that bound once revoked, expired or its user deactivated; its last use is still
-recorded; and the status read keeps to a few queries."""
+recorded; the status read keeps to a few queries; and relaying a job's events
+takes no trip to a thread."""
 
 import asyncio
 import json
