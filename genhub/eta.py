@@ -20,8 +20,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from genhub import fairness, modalities
@@ -144,30 +142,29 @@ def seconds_to_start(job: Job) -> int | None:
 
 def _seconds_per_work(model_ids: set[Any]) -> dict[Any, float]:
     """Each model's seconds per unit of work over its recent succeeded jobs (one
-    query: the last N per model by a window function); models without runs are
-    left out."""
-    if not model_ids:
-        return {}
-    recent = (
-        Job.objects.filter(
-            model_id__in=model_ids,
-            status=JobStatus.SUCCEEDED,
-            kind=JobKind.GENERATE,
-            started_at__isnull=False,
-            finished_at__isnull=False,
-        )
-        .annotate(
-            n=Window(RowNumber(), partition_by=[F("model_id")], order_by=F("finished_at").desc())
-        )
-        .filter(n__lte=settings.GENHUB_ETA_RECENT_RUNS)
-        .values_list("model_id", "modality", "params", "started_at", "finished_at")
-    )
+    query per model: its last N through the (model, -finished_at) index, never
+    its whole history, which grows with every user's jobs); models without runs
+    are left out."""
     seconds: dict[Any, float] = defaultdict(float)
     work: dict[Any, float] = defaultdict(float)
-    for model_id, modality, params, started, finished in recent:
-        assert started is not None and finished is not None  # filtered above
-        seconds[model_id] += (finished - started).total_seconds()
-        work[model_id] += _work(modality, params)
+    for model_id in model_ids:
+        recent = (
+            Job.objects.filter(
+                model_id=model_id,
+                status=JobStatus.SUCCEEDED,
+                kind=JobKind.GENERATE,
+                started_at__isnull=False,
+                finished_at__isnull=False,
+            )
+            .order_by("-finished_at")
+            .values_list("modality", "params", "started_at", "finished_at")[
+                : settings.GENHUB_ETA_RECENT_RUNS
+            ]
+        )
+        for modality, params, started, finished in recent:
+            assert started is not None and finished is not None  # filtered above
+            seconds[model_id] += (finished - started).total_seconds()
+            work[model_id] += _work(modality, params)
     return {model_id: seconds[model_id] / work[model_id] for model_id in seconds if work[model_id]}
 
 

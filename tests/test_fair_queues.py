@@ -118,8 +118,44 @@ def test_with_one_user_waiting_the_claim_reads_no_standings(
         assert fairness.next_job(tiny_text.job_queue) == alices[0].id
     (bobs,) = add_jobs(bob, tiny_text, 1)
     Job.objects.filter(pk=alices[0].pk).update(status=JobStatus.RUNNING, started_at=timezone.now())
-    with django_assert_num_queries(4):  # each user's next job, the standings, priorities
+    # Each user's next job, the queue's models, their running jobs, their last
+    # starts, their priorities (two): none reads a user's whole history.
+    with django_assert_num_queries(6):
         assert fairness.next_job(tiny_text.job_queue) == bobs.id
+
+
+def test_standings_and_quotas_read_no_users_whole_history(alice, bob, tiny_text, settings):
+    # A busy API client's history runs to tens of thousands of jobs; every claim,
+    # submission and queue order reads their standing. Each statement must go
+    # through an index to the few rows it needs (docs/benchmarks.md, "A long
+    # history"): SQLite's plan says SCAN for a walk over a whole table.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from genhub import eta, quotas
+
+    if connection.vendor != "sqlite":
+        pytest.skip("reads SQLite's query plans")
+    settings.GENHUB_QUOTA_REQUESTS_PER_MINUTE = 100
+    settings.GENHUB_QUOTA_MAX_QUEUED = 100
+    done = add_jobs(alice, tiny_text, 30, status=JobStatus.SUCCEEDED)
+    Job.objects.filter(pk__in=[job.pk for job in done]).update(
+        started_at=timezone.now(), finished_at=timezone.now()
+    )
+    add_jobs(alice, tiny_text, 2)
+    add_jobs(bob, tiny_text, 2)
+    with CaptureQueriesContext(connection) as read:
+        fairness.standings({tiny_text.job_queue}, {alice.pk, bob.pk})
+        eta.expected_seconds(done[0])
+        quotas.check_quotas(alice, tiny_text.modality)
+    statements = [q["sql"] for q in read.captured_queries if "genhub_job" in q["sql"]]
+    assert len(statements) >= 5  # running, last starts, recent runs, two quotas
+    for sql in statements:
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+            plan = [row[-1] for row in cursor.fetchall()]
+        walks = [step for step in plan if step.startswith("SCAN") and "genhub_job" in step]
+        assert not walks, (sql, plan)
 
 
 def test_a_message_with_nothing_left_to_run_does_nothing(alice, tiny_text):

@@ -135,6 +135,12 @@ class Job(models.Model):
         indexes = [
             models.Index(fields=["owner", "-created_at"]),
             models.Index(fields=["status", "heartbeat_at"]),
+            # A user's active jobs (quotas, fair turns) and their last start on a
+            # queue, without reading their whole history (genhub/fairness.py).
+            models.Index(fields=["owner", "status"]),
+            models.Index(fields=["owner", "-started_at"]),
+            # A model's recent runs, for ETAs (genhub/eta.py).
+            models.Index(fields=["model", "-finished_at"]),
         ]
 
     def __str__(self) -> str:
