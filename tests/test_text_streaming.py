@@ -67,3 +67,17 @@ def test_nul_characters_are_dropped_from_text_and_deltas(tokenizer):
     # A random model can emit the byte 0; PostgreSQL cannot store it.
     deltas, streamer = stream(tokenizer, "a\x00b")
     assert streamer.text == "ab" == "".join(deltas)
+
+
+def test_the_count_reaches_the_last_token_when_it_adds_no_text(tokenizer):
+    # A job's progress is the count on_delta was last given; a last token that
+    # decodes to nothing (here the end-of-text token, skipped) must still count.
+    told = []
+    streamer = TextDeltaStreamer(tokenizer, [], lambda delta, n: told.append((delta, n)))
+    streamer.put(torch.tensor([[1, 2]]))  # the prompt
+    for token in tokenizer("Hello", add_special_tokens=False)["input_ids"]:
+        streamer.put(torch.tensor([token]))
+    streamer.put(torch.tensor([tokenizer.eos_token_id]))
+    streamer.end()
+    assert "".join(delta for delta, _ in told) == "Hello"
+    assert told[-1][1] == len(streamer.ids)

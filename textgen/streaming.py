@@ -26,6 +26,7 @@ class TextDeltaStreamer(BaseStreamer):
         self.ids: list[int] = []
         self.text = ""
         self.sent = 0  # characters of self.text already passed to on_delta
+        self.counted = 0  # tokens on_delta was last told of
         self.stopped_at_stop_string = False
         # When the first new token arrived (time.monotonic()): the end of prefill,
         # so the runner can time prefill and decode apart.
@@ -53,6 +54,11 @@ class TextDeltaStreamer(BaseStreamer):
             self.text += _printable(self._decode_new(final=True))
             self._apply_stop_strings()
         self._send(final=True)
+        if self.counted < len(self.ids):
+            # The last tokens added no text (a special token, a space the tokenizer
+            # drops): the count still reaches its end, so progress ends at 100 %.
+            self.on_delta("", len(self.ids))
+            self.counted = len(self.ids)
 
     @property
     def should_stop(self) -> bool:
@@ -84,6 +90,7 @@ class TextDeltaStreamer(BaseStreamer):
         if limit > self.sent:
             delta = self.text[self.sent : limit]
             self.sent = limit
+            self.counted = len(self.ids)
             self.on_delta(delta, len(self.ids))
 
     def _held_back(self) -> int:
