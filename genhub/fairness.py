@@ -86,10 +86,10 @@ def in_turn(waiting: Iterable[Waiting], standings: dict[Any, Standing]) -> list[
 
 def next_job(queue: str) -> Any | None:
     """The id of the queued job of `queue` that should start now, or None when
-    nothing is queued there. Six queries, whatever the queue's length and its
-    users' histories: each user's next job, then their standings (four); one
-    when only one user has jobs waiting, the common case, where turns decide
-    nothing."""
+    nothing is queued there. Four queries, whatever the queue's length and its
+    users' histories: each user's next job, their standings (two for their
+    priorities); one when only one user has jobs waiting, the common case,
+    where turns decide nothing."""
     heads = (
         Job.objects.with_queue_name()
         .filter(queue_name=queue, status=JobStatus.QUEUED)  # type: ignore[misc]  # an annotation
@@ -154,71 +154,50 @@ def position(job: Job) -> int | None:
 
 
 def standings(queues: Collection[str], owners: Collection[Any]) -> dict[tuple[str, Any], Standing]:
-    """Each owner's standing on each queue, by (queue, owner id): one query for
-    the queues' models, one for the owners' running jobs, one per queue for
-    their last starts, two for their priorities.
+    """Each owner's standing on each queue, by (queue, owner id): one query per
+    queue for their running jobs and last starts, two for their priorities.
 
     A user's history grows without end (tens of thousands of jobs for a busy API
     client), and this runs on every claim with several users waiting, every
-    submission and every queue order. So nothing here reads the history: the
-    running jobs come through the (owner, status) index, and each owner's last
-    start on a queue is the first row of the (owner, -started_at) index that is
-    on that queue. Grouping the whole history instead cost 18 ms a call for a
-    user with 20,000 jobs (docs/benchmarks.md, "A long history")."""
+    submission and every queue order. So nothing here reads the history: per
+    owner, the running jobs come through the (owner, status) index, and the last
+    start on the queue is the first row of the (owner, -started_at) index that is
+    on it. Grouping the whole history instead cost 18 ms a call for a user with
+    20,000 jobs (docs/benchmarks.md, "A long history")."""
     if not queues or not owners:
         return {}
-    models = _models_by_queue(queues)
-    queue_of = {model: queue for queue, ids in models.items() for model in ids}
-    running = (
-        Job.objects.filter(owner_id__in=owners, status=JobStatus.RUNNING, model_id__in=queue_of)
-        .order_by()
-        .values("model_id", "owner_id")
-        .annotate(n=Count("pk"))
-    )
-    counts: dict[tuple[str, Any], int] = defaultdict(int)
-    for row in running:
-        counts[queue_of[row["model_id"]], row["owner_id"]] += row["n"]
-    last_starts: dict[tuple[str, Any], datetime] = {}
+    priority = policies.priorities(owners)
+    found: dict[tuple[str, Any], Standing] = {}
     for queue in queues:
-        if not models.get(queue):
-            continue
-        latest = (
-            Job.objects.filter(
-                owner_id=OuterRef("pk"), model_id__in=models[queue], started_at__isnull=False
-            )
-            .order_by("-started_at")
-            .values("started_at")[:1]
+        # The queue's models as a subquery, not a join: through a join the
+        # planner can leave the (owner, -started_at) index for a sort.
+        models = AIModel.objects.sending_to(queue).values("pk")
+        theirs = Job.objects.filter(owner_id=OuterRef("pk"), model_id__in=models)
+        running = (
+            theirs.filter(status=JobStatus.RUNNING)
+            .order_by()
+            .values("owner_id")
+            .annotate(n=Count("pk"))
+            .values("n")
         )
-        found = (
+        latest = (
+            theirs.filter(started_at__isnull=False).order_by("-started_at").values("started_at")
+        )
+        rows = (
             get_user_model()
             .objects.filter(pk__in=owners)
-            .annotate(last_start=Subquery(latest))
-            .values_list("pk", "last_start")
+            .annotate(running=Subquery(running), last_start=Subquery(latest[:1]))
+            .values_list("pk", "running", "last_start")
         )
-        for owner, last in found:
-            if last is not None:
-                last_starts[queue, owner] = last
-    priority = policies.priorities(owners)
-    return {
-        (queue, owner): Standing(
-            priority=priority.get(owner, 0),
-            running=counts[queue, owner],
-            last_start=last_starts[queue, owner].timestamp()
-            if (queue, owner) in last_starts
-            else NEVER,
-        )
-        for queue in queues
-        for owner in owners
-    }
-
-
-def _models_by_queue(queues: Collection[str]) -> dict[str, list[Any]]:
-    """The ids of the models whose jobs go to each of `queues` (one query on the
-    small model table, so the queries on jobs need no join)."""
-    found: dict[str, list[Any]] = defaultdict(list)
-    for model in AIModel.objects.only("id", "queue", "source_type", "modality"):
-        if model.job_queue in queues:
-            found[model.job_queue].append(model.pk)
+        for owner, count, last in rows:
+            found[queue, owner] = Standing(
+                priority=priority.get(owner, 0),
+                running=count or 0,
+                last_start=NEVER if last is None else last.timestamp(),
+            )
+    for queue in queues:  # an owner not found above still has a priority
+        for owner in owners:
+            found.setdefault((queue, owner), Standing(priority=priority.get(owner, 0)))
     return found
 
 

@@ -253,6 +253,12 @@ def test_the_queue_in_sql_agrees_with_job_queue(alice):
         Job.objects.create(owner=alice, modality="text", model=model, prompt="Hi", params={})
     names = dict(Job.objects.with_queue_name().values_list("model__name", "queue_name"))
     assert names == {"engine-row": "engine", "own-queue": "vllm-a100"}
+    # And the models of a queue, as the fair order reads them (genhub/fairness.py).
+    local = _row(name="local-row", source_type="local", options={})
+    local.save()
+    for queue in ("engine", "vllm-a100", "text", "image"):
+        expected = {m.name for m in AIModel.objects.all() if m.job_queue == queue}
+        assert set(AIModel.objects.sending_to(queue).values_list("name", flat=True)) == expected
 
 
 def test_stop_strings_cut_the_text_and_never_stream_past_one():

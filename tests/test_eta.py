@@ -154,10 +154,10 @@ def test_a_page_of_jobs_takes_the_same_few_queries(
     worker()
     queued(bob, tiny_text, 10)  # someone else's jobs ahead, not on alice's page
     queued(alice, tiny_text, count)
-    # The same for 5 jobs as for 50: of these, seven are the ETAs' (the queues'
-    # active jobs; for the fair order their models, their owners' running jobs,
-    # last starts and priorities; and the recent runs of their model).
-    with django_assert_max_num_queries(15):
+    # The same for 5 jobs as for 50: of these, five are the ETAs' (the queues'
+    # active jobs, their owners' standings and priorities for the fair order,
+    # and the recent runs of their models).
+    with django_assert_max_num_queries(13):
         items = alice_api.get("/api/v1/jobs?page_size=100&status=queued").json()["items"]
     assert len(items) == count
     assert all(item["eta_basis"] == "recent runs" for item in items)

@@ -34,8 +34,8 @@ def test_a_page_of_100_queued_jobs_takes_a_few_queries(
     alice_api, alice, tiny_text, django_assert_max_num_queries
 ):
     add_jobs(alice, tiny_text, 100)
-    # Seven of them for the fair order and the ETAs (genhub/fairness.py, genhub/eta.py).
-    with django_assert_max_num_queries(15):
+    # Five of them for the fair order and the ETAs (genhub/fairness.py, genhub/eta.py).
+    with django_assert_max_num_queries(13):
         response = alice_api.get("/api/v1/jobs?page_size=100")
     items = response.json()["items"]
     assert len(items) == 100

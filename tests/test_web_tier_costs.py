@@ -134,7 +134,7 @@ def _a_queued_job_with_a_worker(owner: Any, model: AIModel) -> tuple[Client, Job
 
 def test_a_queued_jobs_status_read_stays_bounded(alice, model, django_assert_max_num_queries):
     client, queued = _a_queued_job_with_a_worker(alice, model)
-    with django_assert_max_num_queries(9):  # the job, artifacts, workers, ETA and place
+    with django_assert_max_num_queries(8):  # the job, artifacts, workers, ETA and place
         body = client.get(f"/api/v1/jobs/{queued.id}").json()
     assert body["queue_position"] == 1 and body["waiting"].startswith("#1 in queue 'text'")
 

@@ -12,7 +12,7 @@ import pydantic
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import BaseConstraint
+from django.db.models import BaseConstraint, Q
 
 from genhub import modalities
 from genhub.hub_cache import hub_snapshot
@@ -35,6 +35,14 @@ BATCH_WAIT_LIMIT_MS = 2000
 class AIModelQuerySet(models.QuerySet["AIModel"]):
     def enabled(self) -> "AIModelQuerySet":
         return self.filter(enabled=True)
+
+    def sending_to(self, queue: str) -> "AIModelQuerySet":
+        """The models whose jobs go to `queue` (AIModel.job_queue, in SQL)."""
+        engine, unset = Q(source_type=AIModel.SourceType.ENGINE), Q(queue="")
+        found = Q(queue=queue) | unset & ~engine & Q(modality=queue)
+        if queue == ENGINE_QUEUE:
+            found |= unset & engine
+        return self.filter(found)
 
 
 class AIModel(models.Model):
