@@ -120,8 +120,9 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
             f"{args.duration} s clips as {args.format}, {args.rounds} rounds",
             flush=True,
         )
-        raw.generate(body)
-        service_request(client, body)  # the worker loads the model here
+        for _ in range(args.warmups):  # the first loads the worker's model
+            raw.generate(body)
+            service_request(client, body)
         for number in range(1, args.rounds + 1):
             if number % 2:
                 raw_runs.append(raw.generate(body))
@@ -159,6 +160,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds (default 10)")
     parser.add_argument("--format", default="wav", choices=["wav", "flac", "ogg", "mp3"])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--warmups",
+        type=int,
+        default=1,
+        help="untimed rounds first (default 1); on a GPU, where each new shape's kernels "
+        "are chosen on first use, 3",
+    )
     return parser.parse_args(argv)
 
 

@@ -513,15 +513,34 @@ def bench_musicgen(setup: Setup, size: str) -> list[tuple[str, str, str]]:
         assert audio.shape[-1] >= (frames if seconds_of_audio == duration else 1)
         return seconds_of_audio / seconds
 
+    def decode_seconds() -> float:
+        """The EnCodec decode of a whole clip's codes alone: the part of generate that
+        is not a decoder step (on the first GPU run both sizes took the same time)."""
+        codebook_size = model.config.audio_encoder.codebook_size
+        codes = torch.randint(0, codebook_size, (1, 1, NUM_CODEBOOKS, frames), device=setup.device)
+        with torch.inference_mode():
+            model.audio_encoder.decode(codes, [None])  # warm-up: this length's kernels
+            synchronize(setup.device)
+            started = time.perf_counter()
+            model.audio_encoder.decode(codes, [None])
+            synchronize(setup.device)
+        return time.perf_counter() - started
+
     rtf(1.0)  # warm-up
     measured = rtf(duration)
     share = 100 * measured / limit_rtf
+    decode = decode_seconds()
+    per_step_ms = 1000 * (duration / measured - decode) / (frames + NUM_CODEBOOKS - 1)
     label = f"MusicGen {size}, {duration:.0f} s clip"
     print(
         f"\n{label}: decoder {per_step / 2**30:.2f} GiB read per step ({setup.music_dtype}), "
-        f"limit {limit_rtf:.1f} x real time; {measured:.2f} x real time; peak {peak_gib(setup)}",
+        f"limit {limit_rtf:.1f} x real time; {measured:.2f} x real time; of its "
+        f"{duration / measured:.1f} s, EnCodec decode {decode:.2f} s and {per_step_ms:.1f} ms "
+        f"a decoder step; peak {peak_gib(setup)}",
         flush=True,
     )
+    result(setup, f"musicgen-{size}-encodec-decode-s", decode)
+    result(setup, f"musicgen-{size}-ms-per-step", per_step_ms)
     result(setup, f"musicgen-{size}-realtime-factor", measured)
     result(setup, f"musicgen-{size}-pct-of-bandwidth-limit", share)
     return [(label, f"{measured:.2f} x real time", f"{share:.0f} %")]

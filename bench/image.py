@@ -125,8 +125,9 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
                 "seed": 1234,
                 "num_images": batch,
             }
-            raw.generate(body)
-            service_request(client, body)  # the worker loads the model here
+            for _ in range(args.warmups):  # the first loads the worker's model
+                raw.generate(body)
+                service_request(client, body)
             raw_runs, service_runs, worker_runs = [], [], []
             for number in range(1, args.rounds + 1):
                 # Alternate which goes first, so neither always follows the other.
@@ -174,6 +175,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=256, help="width and height (default 256)")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per batch size")
+    parser.add_argument(
+        "--warmups",
+        type=int,
+        default=1,
+        help="untimed rounds first (default 1); on a GPU, where each new shape's kernels "
+        "are chosen on first use, 3",
+    )
     parser.add_argument("--batches", default="1,4", help="batch sizes (default 1,4)")
     parser.add_argument(
         "--dtype",
