@@ -258,13 +258,17 @@ def test_the_version_answers_without_a_key_or_a_query(db, django_assert_num_quer
     assert response.json() == {"version": genhub.__version__, "api": "1"}
 
 
-def test_the_status_reads_answer_is_the_one_jobout_gives(alice, model):
-    """GET /api/v1/jobs/{id} renders job_out's answer itself, unchecked by ninja
-    (genhub/api/jobs.py): it must be, byte for byte after parsing, what the job
-    list gives for the same job, which ninja validates against JobOut."""
+def test_the_status_read_and_the_job_list_answer_what_their_schemas_give(alice, model):
+    """GET /api/v1/jobs and GET /api/v1/jobs/{id} render job_out's answers
+    themselves, unchecked by ninja (genhub/api/jobs.py): the page must be what
+    JobPage makes of it, as ninja would render it (json.dumps tells 1 from 1.0, and
+    key order counts), and each status read what the page gives for its job."""
     import json
 
+    from ninja.renderers import JSONRenderer
+
     from genhub import artifacts
+    from genhub.api.schemas import JobPage
 
     client, queued = _a_queued_job_with_a_worker(alice, model)
     finished = _job(alice, model)
@@ -274,7 +278,12 @@ def test_the_status_reads_answer_is_the_one_jobout_gives(alice, model):
     artifacts.save_output(finished, 0, b"x", mime_type="audio/wav", extension="wav", seed=3)
     failed = _job(alice, model, JobStatus.FAILED)
     Job.objects.filter(pk=failed.pk).update(error="The model ran out of memory.")
-    listed = {job["id"]: job for job in client.get("/api/v1/jobs").json()["items"]}
+    page = client.get("/api/v1/jobs").json()
+    checked = JobPage.model_validate(page).model_dump()
+    rendered = json.loads(JSONRenderer().render(None, checked, response_status=200))
+    assert json.dumps(page) == json.dumps(rendered)
+    assert {len(job["artifacts"]) for job in page["items"]} == {0, 1}
+    listed = {job["id"]: job for job in page["items"]}
     for job in (finished, failed, queued):
         response = client.get(f"/api/v1/jobs/{job.id}")
         assert response.status_code == 200
