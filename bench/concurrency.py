@@ -49,13 +49,15 @@ if __package__ in (None, ""):  # run as a file: make the project importable
 
 from bench.environment import (  # noqa: E402
     DTYPES,
+    TEXT_MODEL_HELP,
+    TEXT_MODELS,
     BenchEnvironment,
     bench_user,
     prepare,
     random_model,
-    register_model,
     timed_job,
 )
+from bench.environment import text_model as registered_text_model  # noqa: E402
 
 PATHS = ("text-inprocess", "text-engine", "image", "audio")
 TEXT_PROMPT = "Once upon a time, in a small village by the sea, there lived"
@@ -131,8 +133,7 @@ def run_round(server: Any, key: str, path: Route, clients: int, jobs: int) -> Ro
 
 
 def text_model(args: argparse.Namespace) -> Any:
-    which = "tiny" if args.quick else {"tiny": "tiny", "smollm2": "default"}.get(args.text_model)
-    return register_model("text", which or "auto")
+    return registered_text_model("tiny" if args.quick else args.text_model)
 
 
 def model_folder(aimodel: Any) -> Path:
@@ -366,8 +367,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--text-model",
-        choices=["tiny", "smollm2"],
-        help="default: smollm2 when it can be registered, else tiny",
+        choices=TEXT_MODELS,
+        help=TEXT_MODEL_HELP,
     )
     parser.add_argument("--max-new-tokens", type=int, default=128)
     parser.add_argument("--image-model", choices=["tiny", "small", "sd15"], default="small")

@@ -42,7 +42,14 @@ if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.concurrency import add_dtype_arguments, resolve_dtypes  # noqa: E402
-from bench.environment import BenchEnvironment, bench_user, prepare, timed_job  # noqa: E402
+from bench.environment import (  # noqa: E402
+    TEXT_MODEL_HELP,
+    TEXT_MODELS,
+    BenchEnvironment,
+    bench_user,
+    prepare,
+    timed_job,
+)
 
 GOAL = 0.95
 PROMPT = "Once upon a time, in a small village by the sea, there lived"
@@ -179,8 +186,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--text-model",
-        choices=["tiny", "smollm2"],
-        help="default: smollm2 when it can be registered, else tiny",
+        choices=TEXT_MODELS,
+        help=TEXT_MODEL_HELP,
     )
     parser.add_argument("--rounds", type=int, default=8)
     parser.add_argument("--max-new-tokens", type=int, default=128)

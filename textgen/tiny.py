@@ -2,10 +2,13 @@
 in about a second. It loads through exactly the same code as any real model.
 
 Its generation config has no end-of-sequence token, so it always writes
-`max_new_tokens` tokens: tests can rely on how long a job runs.
+`max_new_tokens` tokens: tests can rely on how long a job runs. The same builder
+makes a random model of Llama 3.2 1B's shape for benchmarks on a GPU
+(bench/environment.py's `llama-1b`).
 """
 
 from pathlib import Path
+from typing import Any
 
 CORPUS = """GenHub runs text, image and audio models on your own hardware.
 The quick brown fox jumps over the lazy dog. A prompt goes in, tokens stream out.
@@ -19,7 +22,33 @@ CHAT_TEMPLATE = (
 )
 
 
+# Decoder shapes: the tests' tiny one, and Llama 3.2 1B's (the tokenizer stays the
+# tiny one, so the vocabulary is 400, not 128k) for benchmarks on a GPU, where the
+# tiny model is all launch overhead and no hub is reachable.
+SIZES: dict[str, dict[str, Any]] = {
+    "tiny": {
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+    },
+    "llama-1b": {
+        "hidden_size": 2048,
+        "intermediate_size": 8192,
+        "num_hidden_layers": 16,
+        "num_attention_heads": 32,
+        "num_key_value_heads": 8,
+    },
+}
+
+
 def build_tiny_text_model(target: Path) -> Path:
+    return build_random_text_model(target, "tiny")
+
+
+def build_random_text_model(target: Path, size: str) -> Path:
+    """A random-weight Llama of one of SIZES with the tiny tokenizer, in `target`."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import (
@@ -52,11 +81,7 @@ def build_tiny_text_model(target: Path) -> Path:
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
+        **SIZES[size],
         max_position_embeddings=4400,  # just past 4096 new tokens, so a long prompt overflows
         pad_token_id=tokenizer.pad_token_id,
         bos_token_id=tokenizer.bos_token_id,
