@@ -167,7 +167,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="untimed rounds first (default 1); on a GPU, where each new shape's kernels "
         "are chosen on first use, 3",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.warmups < 1:
+        parser.error("--warmups must be at least 1: the first loads the worker's model")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -190,7 +190,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the random models' precision (default auto: float32 on CPU, as GenHub runs "
         "a model by default; bfloat16 is what a CPU with AMX would be set to)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.warmups < 1:
+        parser.error("--warmups must be at least 1: the first loads the worker's model")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:

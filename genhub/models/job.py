@@ -153,7 +153,8 @@ class Job(models.Model):
         # SQLite keeps a lone surrogate ("\ud800") in JSON text, and no page can encode
         # one: a row stored before the API refused them reads back with U+FFFD in its
         # place. PostgreSQL refuses to store one at all, so there the look is skipped
-        # (under cProfile, 8 % of making a page of 20 jobs on SQLite).
+        # (under cProfile the look was 8 % of making a page of 20 jobs on SQLite,
+        # where it still runs).
         job = super().from_db(db, field_names, values, **kw)
         if connections[db or DEFAULT_DB_ALIAS].vendor == "postgresql":
             return job
