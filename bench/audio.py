@@ -33,6 +33,7 @@ if __package__ in (None, ""):  # run as a file: make the project importable
 
 from bench.environment import (  # noqa: E402
     BenchEnvironment,
+    add_warmups_argument,
     bench_user,
     prepare,
     random_model,
@@ -160,17 +161,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds (default 10)")
     parser.add_argument("--format", default="wav", choices=["wav", "flac", "ogg", "mp3"])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument(
-        "--warmups",
-        type=int,
-        default=1,
-        help="untimed rounds first (default 1); on a GPU, where each new shape's kernels "
-        "are chosen on first use, 3",
-    )
-    args = parser.parse_args(argv)
-    if args.warmups < 1:
-        parser.error("--warmups must be at least 1: the first loads the worker's model")
-    return args
+    add_warmups_argument(parser)
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,6 +6,7 @@ Django set up on them.
 import the rest of GenHub (and tests.stack) only after calling it.
 """
 
+import argparse
 import atexit
 import os
 import shutil
@@ -128,6 +129,24 @@ def text_model(choice: str | None) -> Any:
 
         return random_model("text", choice, build_random_text_model)
     return register_model("text", {"tiny": "tiny", "smollm2": "default"}.get(choice or "", "auto"))
+
+
+def add_warmups_argument(parser: argparse.ArgumentParser) -> None:
+    """--warmups: untimed rounds of raw and service before the timed ones."""
+    parser.add_argument(
+        "--warmups",
+        type=_at_least_one,
+        default=1,
+        help="untimed rounds first, the first loading the worker's model (default 1); "
+        "on a GPU, where each new shape's kernels are chosen on first use, 3",
+    )
+
+
+def _at_least_one(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("at least 1: the first loads the worker's model")
+    return number
 
 
 def random_model(modality: str, size: str, build: Any, **fields: Any) -> Any:

@@ -39,6 +39,7 @@ if __package__ in (None, ""):  # run as a file: make the project importable
 from bench.environment import (  # noqa: E402
     DTYPES,
     BenchEnvironment,
+    add_warmups_argument,
     bench_user,
     prepare,
     random_model,
@@ -175,13 +176,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--size", type=int, default=256, help="width and height (default 256)")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=5, help="timed rounds per batch size")
-    parser.add_argument(
-        "--warmups",
-        type=int,
-        default=1,
-        help="untimed rounds first (default 1); on a GPU, where each new shape's kernels "
-        "are chosen on first use, 3",
-    )
+    add_warmups_argument(parser)
     parser.add_argument("--batches", default="1,4", help="batch sizes (default 1,4)")
     parser.add_argument(
         "--dtype",
@@ -190,10 +185,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="the random models' precision (default auto: float32 on CPU, as GenHub runs "
         "a model by default; bfloat16 is what a CPU with AMX would be set to)",
     )
-    args = parser.parse_args(argv)
-    if args.warmups < 1:
-        parser.error("--warmups must be at least 1: the first loads the worker's model")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
