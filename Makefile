@@ -58,6 +58,7 @@ format: $(VENV)/.dev
 # them, with plots in docs/bench/.
 bench: export PYTHONUNBUFFERED = 1
 bench: $(VENV)/.dev
+	bash scripts/ensure-bench-tools
 	mkdir -p var/bench
 	$(PY) bench/text.py | tee var/bench/text.log
 	$(PY) bench/image.py | tee var/bench/image.log

@@ -342,6 +342,12 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
         f"{args.connections} connections, {args.seconds:g} s per target, {args.rounds} rounds",
         flush=True,
     )
+    if not shutil.which("wrk"):
+        print(
+            "  (no wrk: this client tops out at a few hundred requests a second here, so "
+            "it, not the server, sets the figures; scripts/ensure-bench-tools installs wrk)",
+            flush=True,
+        )
     rounds: list[dict[str, Measure]] = []
     with ExitStack() as running:
         url = start_server(env, running, args.db_pool)
