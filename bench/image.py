@@ -155,6 +155,7 @@ def report(results: list[tuple[int, list[float], list[float], list[float]]]) -> 
     )
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     passed = True
+    lines: list[str] = []  # RESULT lines, printed after the table
     for batch, raw, service, worker in results:
         ratio = statistics.median(raw) / statistics.median(service)
         paired = statistics.median(r / s for r, s in zip(raw, service, strict=True))
@@ -166,6 +167,15 @@ def report(results: list[tuple[int, list[float], list[float], list[float]]]) -> 
             f"| {batch} | {statistics.median(raw):.3f} | {statistics.median(worker):.3f} "
             f"| {statistics.median(service):.3f} | {added:.0f} | {ratio:.3f} x | {paired:.3f} x |"
         )
+        lines += [
+            f"RESULT image-batch{batch}-raw-s-per-image {statistics.median(raw):.4g}",
+            f"RESULT image-batch{batch}-worker-s-per-image {statistics.median(worker):.4g}",
+            f"RESULT image-batch{batch}-service-s-per-image {statistics.median(service):.4g}",
+            f"RESULT image-batch{batch}-service-less-denoise-ms {added:.1f}",
+            f"RESULT image-batch{batch}-service-vs-raw {ratio:.3f}",
+            f"RESULT image-batch{batch}-service-vs-raw-paired {paired:.3f}",
+        ]
+    print("", *lines, sep="\n")
     print(f"\n{'PASS' if passed else 'FAIL'}  service >= {GOAL} x raw at every batch size")
     return passed
 

@@ -224,12 +224,17 @@ def print_ratios(raw: list[float], rows: list[Row]) -> None:
     print(f"\n{'Ratios to raw, same run':<{NAME_WIDTH + 2}} {'of medians':>10} {'paired':>8}")
     raw_median = statistics.median(raw)
     for name, values in rows:
-        pairs = [(v, r) for v, r in zip(values, raw, strict=True) if v is not None]
-        if not pairs:
+        paired = paired_ratio(values, raw)
+        if paired is None:
             continue
-        of_medians = statistics.median(v for v, _ in pairs) / raw_median
-        paired = statistics.median(v / r for v, r in pairs)
+        of_medians = statistics.median(v for v in values if v is not None) / raw_median
         print(f"  {name:<{NAME_WIDTH}} {of_medians:8.3f} x {paired:6.3f} x")
+
+
+def paired_ratio(values: list[float | None], raw: list[float]) -> float | None:
+    """The median of each round's value over its raw run's; None when no round has one."""
+    ratios = [v / r for v, r in zip(values, raw, strict=True) if v is not None]
+    return statistics.median(ratios) if ratios else None
 
 
 def print_goals(ratio: float, dispatch_ms: float) -> bool:
@@ -290,6 +295,15 @@ def report(raw: list[RawRun], service: list[ServiceRun]) -> bool:
         print(f"  NOTE token counts differ: raw {raw_tokens}, service {service_tokens}")
 
     ratio = statistics.median(e2e_tps) / statistics.median(raw_tps)
+    print()
+    print(f"RESULT text-raw-tokens-per-s {statistics.median(raw_tps):.4g}")
+    print(f"RESULT text-service-tokens-per-s {statistics.median(e2e_tps):.4g}")
+    worker_paired = paired_ratio(compared[0][1], raw_tps)
+    if worker_paired is not None:
+        print(f"RESULT text-worker-vs-raw-paired {worker_paired:.3f}")
+    print(f"RESULT text-service-vs-raw {ratio:.3f}")
+    print(f"RESULT text-service-vs-raw-paired {paired_ratio(list(e2e_tps), raw_tps):.3f}")
+    print(f"RESULT text-dispatch-ms {statistics.median(dispatch):.1f}")
     return print_goals(ratio, statistics.median(dispatch))
 
 

@@ -102,3 +102,23 @@ def test_render_writes_the_plot_beside_the_document(tmp_path):
     assert (tmp_path / "docs" / "bench" / "concurrency.png").read_bytes()[:4] == b"\x89PNG"
     assert "](bench/concurrency.png)" in rendered
     assert "old text figures" in rendered  # no log for it: left alone
+
+
+def test_the_image_and_audio_reports_give_their_ratios_as_results(capsys):
+    # Each round: raw 2.0 s an image; the service 2.0, 2.5 and 2.2 s.
+    from bench import audio, image
+
+    assert not image.report([(1, [2.0, 2.0, 2.0], [2.0, 2.5, 2.2], [1.9, 2.4, 2.1])])
+    log = parse_log("image", capsys.readouterr().out)
+    results = dict(log.results)
+    assert results["image-batch1-service-vs-raw"] == f"{2.0 / 2.2:.3f}"
+    assert results["image-batch1-service-vs-raw-paired"] == f"{2.0 / 2.2:.3f}"
+    assert float(results["image-batch1-service-less-denoise-ms"]) == pytest.approx(100.0)
+    assert log.summary[-1].startswith("FAIL")
+
+    # Real-time factors: raw 1.0, 1.2, 0.8; the service 0.97, 1.1, 0.8.
+    assert audio.report([1.0, 1.2, 0.8], [0.98, 1.15, 0.8], [0.97, 1.1, 0.8])
+    results = dict(parse_log("audio", capsys.readouterr().out).results)
+    assert results["audio-service-vs-raw"] == f"{0.97 / 1.0:.3f}"
+    assert results["audio-service-vs-raw-paired"] == f"{0.97:.3f}"
+    assert results["audio-raw-realtime-factor"] == "1"
