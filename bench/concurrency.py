@@ -146,14 +146,24 @@ def model_folder(aimodel: Any) -> Path:
 
 
 def engine_model(running: ExitStack, env: BenchEnvironment, text: Any, dtype: str) -> Any:
-    """Start `transformers serve` on the text model's folder, in `dtype`; register it
-    as an engine."""
+    """Start `transformers serve` on the text model's folder, in `dtype`, on the GPU
+    when there is one; register it as an engine."""
     from genhub.models import AIModel
     from genhub.registration import register_model as register
+    from genhub.worker.devices import pick_device, pick_dtype
     from tests.engine import EngineServer
 
-    print(f"Starting transformers serve --continuous-batching --dtype {dtype}...", flush=True)
-    engine = EngineServer(model_folder(text), env.workdir / "engine.log", dtype=dtype)
+    device = pick_device()
+    if device == "cuda" and dtype == "auto":
+        # The engine's own "auto" is the checkpoint's dtype; GenHub's is half precision.
+        dtype = str(pick_dtype(dtype, device)).removeprefix("torch.")
+    print(
+        f"Starting transformers serve --continuous-batching --device {device} --dtype {dtype}...",
+        flush=True,
+    )
+    engine = EngineServer(
+        model_folder(text), env.workdir / "engine.log", dtype=dtype, device=device
+    )
     running.callback(engine.stop)
     model, _ = register(
         "bench-engine-text",

@@ -1,6 +1,6 @@
 """OpenAI-compatible engines for tests and benchmarks: a real one, `transformers
 serve --continuous-batching` (the `serving` extra of the pinned transformers) on a
-free port, serving a local model folder on CPU, offline; one that never answers
+free port, serving a local model folder offline (on CPU unless told); one that never answers
 (SilentEngine); and one that streams a scripted answer (ScriptedEngine)."""
 
 import json
@@ -26,9 +26,11 @@ class EngineServer(Process):
     """`transformers serve` pinned to one model folder. Being pinned, it answers
     only requests that name that folder, so `model` is the path. `dtype` is its
     `--dtype`: benches pass bfloat16 on a CPU that computes it in hardware
-    (docs/models.md, "Precision on CPU")."""
+    (docs/models.md, "Precision on CPU"), and on a GPU with `device` "cuda"."""
 
-    def __init__(self, model_dir: Path, log: Path, dtype: str = "auto") -> None:
+    def __init__(
+        self, model_dir: Path, log: Path, dtype: str = "auto", device: str = "cpu"
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self.model = str(model_dir)
@@ -43,7 +45,11 @@ class EngineServer(Process):
         }
         (cache / "hub").mkdir(parents=True)
         args = [
-            str(Path(sys.executable).parent / "transformers"),
+            # The `transformers` command, through this interpreter: it need not sit
+            # beside it (pip --target on a GPU host puts it elsewhere).
+            sys.executable,
+            "-c",
+            "from transformers.cli.transformers import main; main()",
             "serve",
             "--continuous-batching",
             # Unsized, the paged KV cache takes a share of all RAM on CPU (9 GB for
@@ -59,7 +65,7 @@ class EngineServer(Process):
             "--port",
             str(self.port),
             "--device",
-            "cpu",
+            device,
             "--dtype",
             dtype,
             "--log-level",
