@@ -36,12 +36,14 @@ if [ -n "${GPU_SESSION_TINY:-}" ]; then
   TEXT=(--text-model tiny) IMAGE=(--model tiny --size 64 --steps 4) AUDIO=(--model tiny --duration 1)
   SMOKE=(--tiny-cpu)
 else
-  # The host's own python3 holds its CUDA torch; GenHub's other pins go beside it.
+  # The host's own python3 holds its CUDA torch; GenHub's other pins go beside it,
+  # built for its Python (scripts/device-bundle).
   PY=python3
+  python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' \
+    || { echo "the bundle's wheels are for Python 3.12; python3 here is $(python3 -V)"; exit 1; }
   python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .device/wheels/*.whl || exit 1
   export PYTHONPATH=/tmp/site PATH="$PWD/.device/bin:$PATH"
-  export LD_LIBRARY_PATH="$PWD/.device/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   TEXT=(--text-model llama-1b) IMAGE=(--model sd15 --size 512 --steps 25) AUDIO=(--model musicgen-small --duration 5)
   SMOKE=()
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
@@ -61,14 +63,15 @@ step() {
   timeout --kill-after=10 "$limit" "$PY" "$@" > "$OUT/$name.log" 2>&1
   local status=$?
   grep -E '^(RESULT|PASS|FAIL)' "$OUT/$name.log"
-  [ "$status" -eq 124 ] && echo "($name stopped at its ${limit}s)"
+  case $status in 124 | 137) echo "($name stopped at its ${limit}s)" ;; esac
   echo "=== $name: exit $status after ${SECONDS}s"
 }
 
-step text-engine-8way 150 bench/concurrency.py --paths text-engine "${TEXT[@]}" --jobs 2
-step engine 120 bench/engine.py "${TEXT[@]}" --rounds 3 --direct-clients 8
-step musicgen 60 bench/gpu_smoke.py --only musicgen --quick "${SMOKE[@]}"
-step image 120 bench/image.py "${IMAGE[@]}" --rounds 7 --warmups 3 --batches 1,4 --dtype bfloat16
-step audio 90 bench/audio.py "${AUDIO[@]}" --rounds 7 --warmups 3
-step image-fp16 60 bench/image.py "${IMAGE[@]}" --rounds 5 --warmups 3 --batches 1 --dtype float16
+# Wanted: 490 s, against 540 less the install; the last steps are the first cut.
+step text-engine-8way 120 bench/concurrency.py --paths text-engine "${TEXT[@]}" --jobs 2
+step engine 100 bench/engine.py "${TEXT[@]}" --rounds 3 --direct-clients 8
+step musicgen 50 bench/gpu_smoke.py --only musicgen --quick "${SMOKE[@]}"
+step image 100 bench/image.py "${IMAGE[@]}" --rounds 7 --warmups 3 --batches 1,4 --dtype bfloat16
+step audio 70 bench/audio.py "${AUDIO[@]}" --rounds 7 --warmups 3
+step image-fp16 50 bench/image.py "${IMAGE[@]}" --rounds 5 --warmups 3 --batches 1 --dtype float16
 echo "done in ${SECONDS}s"

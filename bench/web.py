@@ -342,10 +342,11 @@ def run(env: BenchEnvironment, args: argparse.Namespace) -> bool:
         f"{args.connections} connections, {args.seconds:g} s per target, {args.rounds} rounds",
         flush=True,
     )
-    if not shutil.which("wrk"):
+    if client == "asyncio httpx":
         print(
-            "  (no wrk: this client tops out at a few hundred requests a second here, so "
-            "it, not the server, sets the figures; scripts/ensure-bench-tools installs wrk)",
+            "  (no wrk: this client tops out under a thousand requests a second on two "
+            "cores, so it, not the server, sets the figures; scripts/ensure-bench-tools "
+            "installs wrk)",
             flush=True,
         )
     rounds: list[dict[str, Measure]] = []

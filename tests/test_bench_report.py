@@ -105,20 +105,31 @@ def test_render_writes_the_plot_beside_the_document(tmp_path):
 
 
 def test_the_image_and_audio_reports_give_their_ratios_as_results(capsys):
-    # Each round: raw 2.0 s an image; the service 2.0, 2.5 and 2.2 s.
     from bench import audio, image
 
-    assert not image.report([(1, [2.0, 2.0, 2.0], [2.0, 2.5, 2.2], [1.9, 2.4, 2.1])])
+    # Seconds an image per round: raw 2.0, 1.0, 3.0; the service 2.5, 1.2, 3.0; the
+    # worker's own call 0.1 s under the service each time. Of medians 2.0/2.5 = 0.8;
+    # paired, the median of 0.8, 0.833 and 1.0 is 0.833.
+    assert not image.report([(1, [2.0, 1.0, 3.0], [2.5, 1.2, 3.0], [2.4, 1.1, 2.9])])
     log = parse_log("image", capsys.readouterr().out)
     results = dict(log.results)
-    assert results["image-batch1-service-vs-raw"] == f"{2.0 / 2.2:.3f}"
-    assert results["image-batch1-service-vs-raw-paired"] == f"{2.0 / 2.2:.3f}"
+    assert results["image-batch1-service-vs-raw"] == "0.800"
+    assert results["image-batch1-service-vs-raw-paired"] == "0.833"
     assert float(results["image-batch1-service-less-denoise-ms"]) == pytest.approx(100.0)
     assert log.summary[-1].startswith("FAIL")
 
-    # Real-time factors: raw 1.0, 1.2, 0.8; the service 0.97, 1.1, 0.8.
-    assert audio.report([1.0, 1.2, 0.8], [0.98, 1.15, 0.8], [0.97, 1.1, 0.8])
+    # Real-time factors per round: raw 1.0, 2.0, 0.8; the worker 0.99, 1.95, 0.8; the
+    # service 0.9, 1.9, 0.8. Of medians 0.9/1.0; paired, the median of 0.9, 0.95, 1.0.
+    assert not audio.report([1.0, 2.0, 0.8], [0.99, 1.95, 0.8], [0.9, 1.9, 0.8])
     results = dict(parse_log("audio", capsys.readouterr().out).results)
-    assert results["audio-service-vs-raw"] == f"{0.97 / 1.0:.3f}"
-    assert results["audio-service-vs-raw-paired"] == f"{0.97:.3f}"
+    assert results["audio-service-vs-raw"] == "0.900"
+    assert results["audio-service-vs-raw-paired"] == "0.950"
     assert results["audio-raw-realtime-factor"] == "1"
+    assert results["audio-worker-realtime-factor"] == "0.99"
+
+
+def test_text_pairs_each_round_with_its_raw_run_and_skips_rounds_without_a_value():
+    from bench.text import paired_ratio
+
+    assert paired_ratio([9.0, None, 30.0, 8.0], [10.0, 10.0, 20.0, 10.0]) == pytest.approx(0.9)
+    assert paired_ratio([None, None], [10.0, 10.0]) is None
