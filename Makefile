@@ -63,6 +63,7 @@ bench: $(VENV)/.dev
 	$(PY) bench/text.py | tee var/bench/text.log
 	$(PY) bench/image.py | tee var/bench/image.log
 	$(PY) bench/audio.py | tee var/bench/audio.log
+	$(PY) bench/png.py | tee var/bench/png.log
 	$(PY) bench/concurrency.py | tee var/bench/concurrency.log
 	$(PY) bench/engine.py | tee var/bench/engine.log
 	$(PY) bench/web.py | tee var/bench/web.log
