@@ -233,6 +233,7 @@ def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
         realtime_factor=round(params.duration / seconds, 3) if seconds > 0 else None,
     )
 
+    saving = time.monotonic()
     record = _record(aimodel, music, params, seed, new_tokens, clip)
     if melody_digest:
         # The file's digest, not its artifact id: the same clip sent twice gives
@@ -262,6 +263,7 @@ def run(job: Job, params: AudioParams, progress: JobProgress) -> dict[str, Any]:
         "channels": artifact.channels,
         "seed": seed,
     }
+    progress.metrics["save_seconds"] = round(time.monotonic() - saving, 3)  # record, file, waveform
     return {"clips": [clip_out], "seed": seed}
 
 

@@ -244,6 +244,7 @@ def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
         seconds_per_image=round(seconds / len(images), 3),
     )
 
+    saving = time.monotonic()
     mode = "image-to-image" if init_image is not None else "text-to-image"
     records = [
         _record(aimodel, pipe, params, mode, image, image_seed, device)
@@ -256,7 +257,9 @@ def run(job: Job, params: ImageParams, progress: JobProgress) -> dict[str, Any]:
             # Sliced attention and VAE tiling round differently: say so.
             record["memory_savers"] = True
     files = _encode_all(images, records)
-    return _store(job, images, records, files)
+    result = _store(job, images, records, files)
+    progress.metrics["save_seconds"] = round(time.monotonic() - saving, 3)  # records, PNGs, files
+    return result
 
 
 def run_batch(members: Sequence[Member]) -> list[dict[str, Any] | None]:
@@ -322,6 +325,7 @@ def run_batch(members: Sequence[Member]) -> list[dict[str, Any] | None]:
     seconds = time.monotonic() - started
     _drop_stopping(members)  # a cancel during the VAE decode still drops the images
 
+    saving = time.monotonic()
     kept = [(member, own) for member, own in zip(members, rows, strict=True) if not member.dropped]
     picked = [index for _, own in kept for index in own]
     records = {
@@ -342,6 +346,7 @@ def run_batch(members: Sequence[Member]) -> list[dict[str, Any] | None]:
             record["memory_savers"] = True
     encoded = _encode_all([images[i] for i in picked], [records[i] for i in picked])
     files = dict(zip(picked, encoded, strict=True))
+    encode_seconds = time.monotonic() - saving  # the records and every image's files
     results: list[dict[str, Any] | None] = []
     for member, own in zip(members, rows, strict=True):
         member.progress.metrics.update(
@@ -357,6 +362,7 @@ def run_batch(members: Sequence[Member]) -> list[dict[str, Any] | None]:
         if member.dropped:
             results.append(None)
             continue
+        storing = time.monotonic()
         results.append(
             _store(
                 member.job,
@@ -365,6 +371,9 @@ def run_batch(members: Sequence[Member]) -> list[dict[str, Any] | None]:
                 [files[i] for i in own],
             )
         )
+        # Its share of the encoding by images, and its own storing.
+        share = encode_seconds * len(own) / len(picked) + time.monotonic() - storing
+        member.progress.metrics["save_seconds"] = round(share, 3)
     return results
 
 

@@ -108,24 +108,27 @@ def test_the_image_and_audio_reports_give_their_ratios_as_results(capsys):
     from bench import audio, image
 
     # Seconds an image per round: raw 2.0, 1.0, 3.0; the service 2.5, 1.2, 3.0; the
-    # worker's own call 0.1 s under the service each time. Of medians 2.0/2.5 = 0.8;
-    # paired, the median of 0.8, 0.833 and 1.0 is 0.833.
-    assert not image.report([(1, [2.0, 1.0, 3.0], [2.5, 1.2, 3.0], [2.4, 1.1, 2.9])])
+    # worker's own call 0.1 s under the service each time, 4-6 ms of it saving. Of
+    # medians 2.0/2.5 = 0.8; paired, the median of 0.8, 0.833 and 1.0 is 0.833.
+    rounds = [2.0, 1.0, 3.0], [2.5, 1.2, 3.0], [2.4, 1.1, 2.9], [0.004, 0.006, 0.005]
+    assert not image.report([(1, *rounds)])
     log = parse_log("image", capsys.readouterr().out)
     results = dict(log.results)
     assert results["image-batch1-service-vs-raw"] == "0.800"
     assert results["image-batch1-service-vs-raw-paired"] == "0.833"
     assert float(results["image-batch1-service-less-denoise-ms"]) == pytest.approx(100.0)
+    assert results["image-batch1-save-ms"] == "5.0"
     assert log.summary[-1].startswith("FAIL")
 
     # Real-time factors per round: raw 1.0, 2.0, 0.8; the worker 0.99, 1.95, 0.8; the
     # service 0.9, 1.9, 0.8. Of medians 0.9/1.0; paired, the median of 0.9, 0.95, 1.0.
-    assert not audio.report([1.0, 2.0, 0.8], [0.99, 1.95, 0.8], [0.9, 1.9, 0.8])
+    assert not audio.report([1.0, 2.0, 0.8], [0.99, 1.95, 0.8], [0.9, 1.9, 0.8], [0.01, 0.03])
     results = dict(parse_log("audio", capsys.readouterr().out).results)
     assert results["audio-service-vs-raw"] == "0.900"
     assert results["audio-service-vs-raw-paired"] == "0.950"
     assert results["audio-raw-realtime-factor"] == "1"
     assert results["audio-worker-realtime-factor"] == "0.99"
+    assert results["audio-save-ms"] == "20.0"
 
 
 def test_text_pairs_each_round_with_its_raw_run_and_skips_rounds_without_a_value():

@@ -392,7 +392,8 @@ def test_the_job_page_names_metrics_and_never_shows_a_repr(alice_browser, alice,
 
 def test_steps_per_second_for_an_image(alice_browser, alice, tiny_image):
     job = image_job(alice, "a fox", steps=20)
-    finish(job, metrics={"generate_seconds": 4.0, "seconds_per_image": 4.0})
+    finish(job, metrics={"generate_seconds": 4.0, "seconds_per_image": 4.0, "save_seconds": 0.004})
     page = alice_browser.get(f"/jobs/{job.pk}/").content.decode()
     assert "<dt>Steps per second</dt><dd>5.00</dd>" in page
+    assert "<dt>Saving the files</dt><dd>4 ms</dd>" in page
     assert 'download="a-fox-7.png"' in page

@@ -72,6 +72,7 @@ def test_compatible_jobs_run_in_one_call_each_with_its_own_images_seeds_and_even
     assert [job["status"] for job in done] == ["succeeded"] * 3, [j["error"] for j in done]
     for job in done:
         assert job["metrics"]["batch_jobs"] == 3 and job["metrics"]["batch_size"] == 4
+        assert job["metrics"]["save_seconds"] > 0
     # One call: each started before any of them ended.
     assert max(moment(j["started_at"]) for j in done) < min(moment(j["finished_at"]) for j in done)
 

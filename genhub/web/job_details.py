@@ -75,6 +75,7 @@ METRICS: dict[str, tuple[str, Callable[[Any], str]]] = {
     "batch_jobs": ("Jobs in its batch", _count),
     "batch_seconds": ("Batch time", duration),
     "batch_failed": ("Run alone after its batch failed", _yes_no),
+    "save_seconds": ("Saving the files", duration),
     "memory_savers": ("Memory savers used", _yes_no),
     "truncated_turns": ("Oldest turns left out", _count),
 }
