@@ -16,7 +16,7 @@ Queued jobs that differ only in prompt, negative prompt and seed run as one
 call (`run_batch`; genhub/worker/batches.py picks them): each image keeps its
 own generator, so a job's images are the ones it would make alone.
 
-PNGs are written by genhub/png_writer.py (Sub filter, ISA-L deflate: several
+PNGs are written by genhub/png_writer.py (Up filter, ISA-L deflate: several
 times Pillow's speed) in a thread pool after the denoising loop, every image of a
 call at once.
 """

@@ -122,7 +122,7 @@ def test_the_image_and_audio_reports_give_their_ratios_as_results(capsys):
 
     # Real-time factors per round: raw 1.0, 2.0, 0.8; the worker 0.99, 1.95, 0.8; the
     # service 0.9, 1.9, 0.8. Of medians 0.9/1.0; paired, the median of 0.9, 0.95, 1.0.
-    assert not audio.report([1.0, 2.0, 0.8], [0.99, 1.95, 0.8], [0.9, 1.9, 0.8], [0.01, 0.03])
+    assert not audio.report([1.0, 2.0, 0.8], [0.99, 1.95, 0.8], [0.9, 1.9, 0.8], [0.01, 0.02, 0.03])
     results = dict(parse_log("audio", capsys.readouterr().out).results)
     assert results["audio-service-vs-raw"] == "0.900"
     assert results["audio-service-vs-raw-paired"] == "0.950"

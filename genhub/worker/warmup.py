@@ -1,9 +1,9 @@
 """What each job-running worker process does as it starts: import the runners of
 its modalities, so the first job does not wait seconds for torch and
 transformers to import; build Django's URL resolver, which a result's file links
-need; start unloading idle models; listen for Preload and Unload. A prefork pool's children start with worker_process_init; a solo or
-threads pool runs jobs in the worker's own process, which is ready with
-worker_ready.
+need; start unloading idle models; listen for Preload and Unload. A prefork
+pool's children start with worker_process_init; a solo or threads pool runs jobs
+in the worker's own process, which is ready with worker_ready.
 
 Importing does not initialise CUDA; that still happens in the process that runs
 the task, after the fork.
